@@ -1,0 +1,34 @@
+# A newcomer needs two commands: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+# The host may carry a global pip configuration (extra indexes, constraints):
+# our own installs ignore it and name the system CA bundle explicitly.
+ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
+	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
+	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
+
+.PHONY: demo test lint unit integration clean
+
+$(VENV)/.installed: requirements/buildpack.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(ISOLATED_PIP) $(VENV)/bin/python -m pip install --quiet -r requirements/buildpack.txt -r requirements/dev.txt
+	touch $@
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check lib tests
+	$(VENV)/bin/mypy lib
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not integration"
+
+integration: $(VENV)/.installed
+	$(VENV)/bin/pytest -m integration
+
+test: lint $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python scripts/demo.py
+
+clean:
+	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Entry points of bin/*: the only place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from python_buildpack import app_source, errors, output, start_command
+from python_buildpack.compile import compile_app
+from python_buildpack.runtime_packer import package_runtime
+
+
+def _existing_dir(path: str) -> Path:
+    directory = Path(path)
+    if not directory.is_dir():
+        raise errors.build_dir_missing(path)
+    return directory.resolve()
+
+
+def detect(args: list[str]) -> int:
+    if len(args) != 1:
+        raise errors.usage("bin/detect", "bin/detect BUILD_DIR")
+    if Path(args[0]).is_dir() and app_source.is_python_app(Path(args[0])):
+        output.plain("Python")
+        return 0
+    return 1
+
+
+def compile_(args: list[str]) -> int:
+    if len(args) not in (2, 3):
+        raise errors.usage("bin/compile", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")
+    build_dir = _existing_dir(args[0])
+    cache_dir = Path(args[1]).resolve()
+    env_dir = Path(args[2]) if len(args) == 3 and Path(args[2]).is_dir() else None
+    compile_app(build_dir, cache_dir, env_dir)
+    return 0
+
+
+def release(args: list[str]) -> int:
+    if len(args) != 1:
+        raise errors.usage("bin/release", "bin/release BUILD_DIR")
+    output.plain(start_command.release_document(_existing_dir(args[0])).rstrip("\n"))
+    return 0
+
+
+def package(args: list[str]) -> int:
+    if len(args) != 2:
+        raise errors.usage("bin/package-runtime", "bin/package-runtime PYTHON_PREFIX MIRROR_DIR")
+    package_runtime(_existing_dir(args[0]), Path(args[1]).resolve())
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "detect": detect,
+    "compile": compile_,
+    "release": release,
+    "package-runtime": package,
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        output.error(errors.usage("the buildpack", "bin/{detect,compile,release,package-runtime}"))
+        return 2
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except errors.BuildpackError as err:
+        output.error(err)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # the one place unexpected errors are reported
+        output.internal_error(traceback.format_exc())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,71 @@
+"""The only module that starts subprocesses.
+
+`run` streams a command's output into the build log (indented, redacted) and
+keeps its tail for error summaries; `capture` returns a short command's output.
+"""
+
+from __future__ import annotations
+
+import collections
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from python_buildpack import output
+
+_TAIL_LINES = 200
+
+
+class CommandFailed(Exception):
+    def __init__(self, argv: Sequence[str], exit_code: int, tail: list[str]) -> None:
+        super().__init__(f"{shlex.join(argv)} exited with {exit_code}")
+        self.argv = list(argv)
+        self.exit_code = exit_code
+        self.tail = tail
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    echo: bool = True,
+) -> list[str]:
+    """Run a command, streaming its output; raise CommandFailed on non-zero exit."""
+    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    with subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        for line in process.stdout or ():
+            tail.append(line.rstrip("\n"))
+            if echo:
+                output.subprocess_line(line)
+        exit_code = process.wait()
+    if exit_code != 0:
+        raise CommandFailed(argv, exit_code, list(tail))
+    return list(tail)
+
+
+def capture(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+    """Run a short command and return its stdout; raise CommandFailed on failure."""
+    result = subprocess.run(
+        list(argv),
+        env=None if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = (result.stdout + result.stderr).splitlines()
+        raise CommandFailed(argv, result.returncode, lines[-_TAIL_LINES:])
+    return result.stdout

@@ -1,0 +1,325 @@
+"""Every user-facing failure of the buildpack, and all of their text.
+
+A `BuildpackError` carries a stable code (``area::what``), a one-line title,
+what was found and how to fix it. Only the CLI layer turns one into output and
+an exit code; modules raise them through the constructors below so that all
+message prose lives in this one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class BuildpackError(Exception):
+    """A failure the user can fix: never printed with a traceback."""
+
+    def __init__(self, code: str, title: str, detail: str = "", hint: str = "") -> None:
+        super().__init__(title)
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.hint = hint
+
+
+def visible(value: str, limit: int = 80) -> str:
+    """Quote a user value with invisible characters made visible."""
+    shown = value if len(value) <= limit else value[:limit] + "…"
+    return repr(shown)
+
+
+def bullet_list(items: Iterable[str]) -> str:
+    return "\n".join(f"  - {item}" for item in items)
+
+
+# --- command line -----------------------------------------------------------
+
+
+def usage(command: str, synopsis: str) -> BuildpackError:
+    return BuildpackError(
+        "cli::usage",
+        f"Wrong arguments for {command}",
+        f"Usage: {synopsis}",
+    )
+
+
+def build_dir_missing(path: str) -> BuildpackError:
+    return BuildpackError(
+        "cli::build-dir-missing",
+        "The build directory does not exist",
+        f"Found no directory at {visible(path)}.",
+        "Pass the app's source directory as the first argument.",
+    )
+
+
+def env_dir_unreadable(path: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "env-dir::unreadable",
+        "The environment directory cannot be read",
+        f"ENV_DIR {visible(path)}: {reason}.",
+        "ENV_DIR must be a directory with one file per variable (name = variable, content = value).",
+    )
+
+
+# --- leanengine.yaml ----------------------------------------------------------
+
+
+def yaml_unreadable(reason: str) -> BuildpackError:
+    return BuildpackError(
+        "leanengine-yaml::unreadable",
+        "leanengine.yaml cannot be read",
+        reason,
+        "Save leanengine.yaml as a UTF-8 text file of YAML mappings, e.g.\n  run: python app.py",
+    )
+
+
+def yaml_syntax(line: int | None, problem: str) -> BuildpackError:
+    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
+    return BuildpackError(
+        "leanengine-yaml::syntax",
+        "leanengine.yaml is not valid YAML",
+        f"{where}: {problem}",
+        "Fix the YAML syntax; an online YAML checker shows the exact spot.",
+    )
+
+
+def yaml_bad_value(key: str, line: int | None, required: str, found: object) -> BuildpackError:
+    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
+    return BuildpackError(
+        "leanengine-yaml::bad-value",
+        f'leanengine.yaml: "{key}" has a wrong value',
+        f'{where}: "{key}" must be {required}, got {visible(str(found))}',
+        f'Correct "{key}" in leanengine.yaml.',
+    )
+
+
+def runtime_not_python(runtime: str) -> BuildpackError:
+    return BuildpackError(
+        "leanengine-yaml::other-runtime",
+        "leanengine.yaml names another runtime",
+        f"runtime: {visible(runtime)} is not handled by the Python buildpack.",
+        "Remove the runtime key or set `runtime: python` to build this app as Python.",
+    )
+
+
+# --- the app's source ---------------------------------------------------------
+
+
+def no_entry_point() -> BuildpackError:
+    return BuildpackError(
+        "app::no-entry-point",
+        "The app has no web entry point",
+        "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml.",
+        "Add wsgi.py with a global WSGI callable named `application`, e.g.\n"
+        "  from app import app\n  application = app\n"
+        "or set the start command in leanengine.yaml, e.g.\n  run: python app.py",
+    )
+
+
+def no_application() -> BuildpackError:
+    return BuildpackError(
+        "app::no-application",
+        "wsgi.py does not define `application`",
+        "The platform serves the global `application` of wsgi.py, and wsgi.py defines none"
+        " at its top level (no assignment, def, class or import of that name).",
+        "Expose your WSGI app under that name, e.g. for Flask:\n"
+        "  from app import app\n  application = app",
+    )
+
+
+def file_not_regular(name: str) -> BuildpackError:
+    return BuildpackError(
+        "app::unsafe-file",
+        f"{name} is not a regular file of the app",
+        f"{name} is a symbolic link or special file; the build reads only files inside the app.",
+        f"Replace {name} with a regular file.",
+    )
+
+
+# --- Python version -----------------------------------------------------------
+
+
+def python_version_unreadable(reason: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::unreadable",
+        ".python-version cannot be read",
+        reason,
+        "Write the version as plain text, e.g.\n  3.12",
+    )
+
+
+def python_version_invalid(value: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::invalid",
+        "The Python version is not valid",
+        f"Found {visible(value)} in .python-version.",
+        "Use a CPython version as pyenv writes it: `3.12` (newest 3.12.x) or `3.12.1` (exact).",
+    )
+
+
+def python_version_unsupported_implementation(value: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::unsupported-implementation",
+        "Only CPython is supported",
+        f"Found {visible(value)} in .python-version: PyPy, Jython, IronPython and other"
+        " implementations or distributions are not available on this platform.",
+        "Use a CPython version, e.g.\n  3.12",
+    )
+
+
+def python_version_not_available(
+    requested: str, origin: str, same_line: list[str], all_versions: list[str]
+) -> BuildpackError:
+    if same_line:
+        detail = f"Versions of that line in the mirror: {', '.join(same_line)}."
+        line = ".".join(same_line[0].split(".")[:2])
+        hint = f"Use `{line}` in .python-version to get the newest {line}.x, or one listed above."
+    else:
+        detail = f"Versions in the mirror: {', '.join(all_versions) or '(none)'}."
+        hint = "Use one of the versions listed above."
+    return BuildpackError(
+        "python-version::not-available",
+        f"Python {requested} is not available",
+        f"{origin} asks for Python {requested}. {detail}",
+        hint,
+    )
+
+
+# --- runtime mirror -----------------------------------------------------------
+
+
+def mirror_not_configured() -> BuildpackError:
+    return BuildpackError(
+        "mirror::not-configured",
+        "No Python runtime mirror is configured",
+        "PYTHON_RUNTIME_MIRROR is not set in the build's environment.",
+        "Set PYTHON_RUNTIME_MIRROR to the URL of a directory with manifest.json and runtime"
+        " archives (http://, https:// or file://); bin/package-runtime makes one.",
+    )
+
+
+def mirror_bad_url(url: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::bad-url",
+        "The runtime mirror URL is not usable",
+        f"PYTHON_RUNTIME_MIRROR is {visible(url)}.",
+        "Use an http://, https:// or file:// URL of a directory with manifest.json.",
+    )
+
+
+def mirror_unreachable(url: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::unreachable",
+        "The Python runtime mirror cannot be reached",
+        f"Fetching {url} failed after retries: {reason}",
+        "Check that PYTHON_RUNTIME_MIRROR is right and the mirror is up, then build again.",
+    )
+
+
+def mirror_http_error(url: str, status: int) -> BuildpackError:
+    return BuildpackError(
+        "mirror::http-error",
+        "The Python runtime mirror answered with an error",
+        f"GET {url} returned HTTP {status}.",
+        "Check that the mirror holds this file (bin/package-runtime writes it), then build again.",
+    )
+
+
+def mirror_bad_manifest(url: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::bad-manifest",
+        "The runtime mirror's manifest.json is not valid",
+        f"{url}: {reason}",
+        "Regenerate the mirror with bin/package-runtime.",
+    )
+
+
+def mirror_unsafe_url(url: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::unsafe-url",
+        "The runtime mirror's manifest points outside the mirror",
+        f"Archive URL {visible(url)} is not an http(s) URL and not a file inside the mirror.",
+        "Regenerate the mirror with bin/package-runtime.",
+    )
+
+
+def checksum_mismatch(url: str, expected: str, actual: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::checksum-mismatch",
+        "The downloaded Python runtime is corrupt",
+        f"{url}\n  sha256 expected {expected}\n  sha256 received {actual}",
+        "The download was damaged or the mirror changed; nothing was kept. Build again, or"
+        " regenerate the mirror with bin/package-runtime.",
+    )
+
+
+def archive_unsafe(name: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "runtime::unsafe-archive",
+        "The Python runtime archive is unsafe or corrupt",
+        f"Entry {visible(name)}: {reason}.",
+        "Regenerate the archive with bin/package-runtime.",
+    )
+
+
+def archive_corrupt(reason: str) -> BuildpackError:
+    return BuildpackError(
+        "runtime::corrupt-archive",
+        "The Python runtime archive cannot be unpacked",
+        reason,
+        "Regenerate the archive with bin/package-runtime.",
+    )
+
+
+# --- installing dependencies ----------------------------------------------------
+
+
+def pip_failed(step: str, exit_code: int, summary: str) -> BuildpackError:
+    return BuildpackError(
+        "pip::install-failed",
+        f"pip could not {step}",
+        f"pip exited with code {exit_code}.\n{summary}".rstrip(),
+        "Check the requirement named above: its name and version on PyPI (or your"
+        " PIP_INDEX_URL), and that it supports this Python version. Pin versions that"
+        " work together, e.g. `Flask>=2,<3`.",
+    )
+
+
+def server_missing(python_version: str) -> BuildpackError:
+    return BuildpackError(
+        "pip::server-missing",
+        "The web server could not be installed",
+        f"After installing the requirements, gunicorn is not importable on Python {python_version}.",
+        "Add a gunicorn version that supports this Python to requirements.txt, or set `run:` in"
+        " leanengine.yaml.",
+    )
+
+
+# --- bin/package-runtime ----------------------------------------------------------
+
+
+def prefix_not_python(prefix: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "package-runtime::not-a-python",
+        "The directory is not an installed Python",
+        f"{visible(prefix)}: {reason}.",
+        "Pass the prefix of an installed CPython, e.g. /root/.pyenv/versions/3.12.1.",
+    )
+
+
+def prefix_not_cpython(prefix: str, implementation: str) -> BuildpackError:
+    return BuildpackError(
+        "package-runtime::not-cpython",
+        "Only CPython can be packed",
+        f"{visible(prefix)} is {implementation}.",
+        "Pass the prefix of a CPython install.",
+    )
+
+
+def tool_missing(tool: str, why: str) -> BuildpackError:
+    return BuildpackError(
+        "package-runtime::tool-missing",
+        f"{tool} is not available",
+        why,
+        f"Install {tool} (Debian: apt-get install binutils) and run again.",
+    )

@@ -1,0 +1,162 @@
+"""The runtime mirror: manifest.json and the archives it lists.
+
+A mirror is a directory, served over http(s) or read from file://, holding
+``manifest.json`` and runtime archives. Downloads retry transient failures,
+are verified against the manifest's sha256 and land by atomic rename, so a
+cache never holds a partial or unverified archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from python_buildpack import errors
+
+MANIFEST_NAME = "manifest.json"
+_TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
+_CHUNK = 1024 * 1024
+_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RuntimeEntry:
+    version: str
+    url: str
+    sha256: str
+    size: int | None = None
+
+
+def _session() -> requests.Session:
+    retry = Retry(
+        total=4,
+        connect=4,
+        read=4,
+        status=4,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=("GET",),
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+class Mirror:
+    def __init__(self, url: str) -> None:
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme not in ("http", "https", "file"):
+            raise errors.mirror_bad_url(url)
+        self.base = url if url.endswith("/") else url + "/"
+        self.scheme = scheme
+        self._session = _session() if scheme != "file" else None
+
+    def url_of(self, relative: str) -> str:
+        url = urllib.parse.urljoin(self.base, relative)
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme in ("http", "https") and self.scheme != "file":
+            return url
+        if scheme == "file" and self.scheme == "file":
+            base_dir = os.path.realpath(self._file_path(self.base))
+            target = os.path.realpath(self._file_path(url))
+            if target.startswith(base_dir + os.sep):
+                return url
+        raise errors.mirror_unsafe_url(relative)
+
+    def load_manifest(self) -> list[RuntimeEntry]:
+        url = self.url_of(MANIFEST_NAME)
+        raw = self._read_small(url)
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise errors.mirror_bad_manifest(url, f"not JSON ({exc})") from exc
+        return parse_manifest(document, url)
+
+    def download(self, entry: RuntimeEntry, destination: Path) -> None:
+        """Download and verify an archive; only a verified file appears at destination."""
+        url = self.url_of(entry.url)
+        partial = destination.with_name(f".{destination.name}.{os.getpid()}.part")
+        digest = hashlib.sha256()
+        try:
+            with open(partial, "wb") as sink:
+                for chunk in self._stream(url):
+                    digest.update(chunk)
+                    sink.write(chunk)
+            if digest.hexdigest() != entry.sha256:
+                raise errors.checksum_mismatch(url, entry.sha256, digest.hexdigest())
+            os.replace(partial, destination)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    @staticmethod
+    def _file_path(url: str) -> str:
+        return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+
+    def _read_small(self, url: str) -> bytes:
+        data = b""
+        for chunk in self._stream(url):
+            data += chunk
+            if len(data) > _MAX_MANIFEST_BYTES:
+                raise errors.mirror_bad_manifest(url, "larger than 4 MiB")
+        return data
+
+    def _stream(self, url: str) -> Any:
+        if self._session is None:
+            return self._stream_file(url)
+        return self._stream_http(url)
+
+    def _stream_file(self, url: str) -> Any:
+        try:
+            with open(self._file_path(url), "rb") as source:
+                while chunk := source.read(_CHUNK):
+                    yield chunk
+        except OSError as exc:
+            raise errors.mirror_unreachable(url, exc.strerror or str(exc)) from exc
+
+    def _stream_http(self, url: str) -> Any:
+        session = self._session or _session()
+        try:
+            with session.get(url, timeout=_TIMEOUT, stream=True) as response:
+                if response.status_code != 200:
+                    raise errors.mirror_http_error(url, response.status_code)
+                yield from response.iter_content(_CHUNK)
+        except requests.RequestException as exc:
+            raise errors.mirror_unreachable(url, _reason(exc)) from exc
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed (is the mirror up?)"
+    if isinstance(exc, requests.Timeout):
+        return "the mirror stopped answering (time-out)"
+    return type(exc).__name__
+
+
+def parse_manifest(document: Any, url: str) -> list[RuntimeEntry]:
+    """Validate a manifest document; pure."""
+    if not isinstance(document, dict) or not isinstance(document.get("runtimes"), list):
+        raise errors.mirror_bad_manifest(url, 'expected an object with a "runtimes" list')
+    entries = []
+    for index, item in enumerate(document["runtimes"]):
+        if not isinstance(item, dict):
+            raise errors.mirror_bad_manifest(url, f"runtimes[{index}] is not an object")
+        version, file_url, sha256 = (item.get(key) for key in ("version", "url", "sha256"))
+        if not all(isinstance(value, str) and value for value in (version, file_url, sha256)):
+            raise errors.mirror_bad_manifest(
+                url, f'runtimes[{index}] needs "version", "url" and "sha256" strings')
+        size = item.get("size")
+        entries.append(RuntimeEntry(str(version), str(file_url), str(sha256).lower(),
+                                    size if isinstance(size, int) else None))
+    return entries

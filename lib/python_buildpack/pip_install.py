@@ -1,0 +1,115 @@
+"""Installing the app's requirements with the app's own pip, isolated from the host.
+
+Packages go into the relocated runtime's own site-packages (a virtual
+environment would not survive the slug being moved). pip never reads the
+build host's configuration (`PIP_CONFIG_FILE=/dev/null`, no host `PIP_*`);
+only `PIP_INDEX_URL` / `PIP_EXTRA_INDEX_URL` from the app's ENV_DIR are honoured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from python_buildpack import commands, errors, output, relocate
+from python_buildpack.runtime import InstalledRuntime
+from python_buildpack.tool_versions import ToolVersions
+
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+APP_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
+# Host variables that describe the network, not pip: still needed to reach the index.
+_HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY",
+                     "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+_PIP_FLAGS = ("--no-input", "--disable-pip-version-check", "--progress-bar", "off",
+              "--no-warn-script-location")
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
+
+
+def pip_environment(
+    host_env: Mapping[str, str], app_env: Mapping[str, str], runtime: InstalledRuntime,
+    pip_cache: Path,
+) -> dict[str, str]:
+    env = {name: host_env[name] for name in _HOST_PASSTHROUGH if name in host_env}
+    env["PATH"] = f"{runtime.home / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    env.update({
+        "HOME": str(pip_cache.parent),
+        "PIP_CONFIG_FILE": os.devnull,
+        "XDG_CONFIG_DIRS": os.devnull,
+        "PIP_CACHE_DIR": str(pip_cache),
+        "PYTHONNOUSERSITE": "1",
+        # Builds run as root in a throw-away container; the warning is noise.
+        "PIP_ROOT_USER_ACTION": "ignore",
+        "PYTHONUNBUFFERED": "1",
+        "LANG": env.get("LANG") or "C.UTF-8",
+    })
+    if SYSTEM_CA_BUNDLE.is_file():
+        # A copied pip's certifi bundle may lack the CA of a TLS proxy; the
+        # system bundle is what the build machine trusts.
+        env["PIP_CERT"] = env["SSL_CERT_FILE"] = str(SYSTEM_CA_BUNDLE)
+    env.update({name: app_env[name] for name in APP_PIP_SETTINGS if name in app_env})
+    return env
+
+
+def requirement_names(requirements: Path, app_dir: Path, depth: int = 0) -> set[str]:
+    """Canonical project names in a requirements file, following `-r` inside the app."""
+    if depth > 5 or not requirements.is_file():
+        return set()
+    names: set[str] = set()
+    for line in requirements.read_text(errors="replace").splitlines():
+        include = _INCLUDE.match(line)
+        if include:
+            nested = (requirements.parent / include.group(1)).resolve()
+            if nested.is_relative_to(app_dir.resolve()):
+                names |= requirement_names(nested, app_dir, depth + 1)
+            continue
+        name = _NAME.match(line)
+        if name and not line.lstrip().startswith("-"):
+            names.add(canonicalize_name(name.group(1)))
+    return names
+
+
+def install_build_tools(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
+    output.info(f"Build tools: {', '.join(tools.installer_requirements())}")
+    _pip(runtime, ["install", "--upgrade", *tools.installer_requirements()], env,
+         "install the build tools (pip, setuptools, wheel)")
+
+
+def install_requirements(
+    runtime: InstalledRuntime, app_dir: Path, tools: ToolVersions, env: Mapping[str, str]
+) -> bool:
+    """Install requirements.txt plus the web server unless the app names one.
+
+    Returns whether the buildpack's own gunicorn was added.
+    """
+    requirements = app_dir / "requirements.txt"
+    arguments: list[str] = []
+    if requirements.is_file():
+        arguments += ["--requirement", "requirements.txt"]
+    add_server = "gunicorn" not in requirement_names(requirements, app_dir)
+    if add_server:
+        arguments.append(f"gunicorn=={tools.gunicorn}")
+    _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
+    return add_server
+
+
+def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], step: str,
+         cwd: Path | None = None) -> None:
+    argv = [str(runtime.python), "-m", "pip", *arguments, *_PIP_FLAGS]
+    try:
+        commands.run(argv, env=env, cwd=cwd)
+    except commands.CommandFailed as failure:
+        raise errors.pip_failed(step, failure.exit_code, summarise_pip_failure(failure.tail)) from failure
+    relocate.make_scripts_relative(runtime.home / "bin")
+
+
+def summarise_pip_failure(lines: list[str]) -> str:
+    """pip's own ERROR lines, which name the requirement and the cause."""
+    relevant = [line.strip() for line in lines if line.lstrip().startswith(("ERROR:", "error:"))]
+    if not relevant:
+        relevant = [line.strip() for line in lines[-5:] if line.strip()]
+    return "\n".join(f"  {line}" for line in relevant[:8])

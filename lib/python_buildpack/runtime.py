@@ -1,0 +1,143 @@
+"""The app's CPython: fetched from the mirror into the cache, unpacked into the slug.
+
+Archives use the python-build-standalone "install_only" layout: one top-level
+``python/`` directory. Ours also carry ``python/BUILDPACK-RUNTIME.json`` naming
+the prefix the interpreter was built for, so its text files can be pointed at
+the new place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_buildpack import errors, relocate
+from python_buildpack.mirror import Mirror, RuntimeEntry
+
+METADATA_NAME = "BUILDPACK-RUNTIME.json"
+# A runtime unpacks to ~45-200 MB; anything far beyond is a decompression bomb.
+_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InstalledRuntime:
+    version: str
+    home: Path  # the `python/` directory inside the slug
+
+    @property
+    def python(self) -> Path:
+        return self.home / "bin" / "python"
+
+
+def archive_cache_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
+    return cache_dir / f"{entry.sha256[:16]}-{Path(entry.url).name}"
+
+
+def fetch_archive(mirror: Mirror, entry: RuntimeEntry, cache_dir: Path) -> tuple[Path, bool]:
+    """Return the verified archive path, downloading it unless the cache has it."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = archive_cache_path(cache_dir, entry)
+    if path.is_file():
+        return path, True
+    mirror.download(entry, path)
+    return path, False
+
+
+def install_runtime(archive: Path, version: str, home: Path) -> InstalledRuntime:
+    """Unpack the archive's python/ directory to `home`, replacing what was there."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".runtime-", dir=home.parent))
+    try:
+        extract_safely(archive, staging)
+        unpacked = staging / "python"
+        if not (unpacked / "bin").is_dir():
+            raise errors.archive_corrupt("The archive has no python/bin directory.")
+        _repoint_prefix(unpacked, home)
+        if home.exists():
+            shutil.rmtree(home)
+        os.replace(unpacked, home)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _ensure_python_link(home)
+    return InstalledRuntime(version=version, home=home)
+
+
+def _repoint_prefix(unpacked: Path, final_home: Path) -> None:
+    metadata_path = unpacked / METADATA_NAME
+    if not metadata_path.is_file():
+        return
+    try:
+        original = json.loads(metadata_path.read_text())["original_prefix"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.archive_corrupt(f"{METADATA_NAME} is not valid: {exc}") from exc
+    relocate.rewrite_prefix(unpacked, str(original), str(final_home))
+
+
+def _ensure_python_link(home: Path) -> None:
+    link = home / "bin" / "python"
+    if link.exists():
+        return
+    for name in ("python3", "python2"):
+        if (home / "bin" / name).exists():
+            link.symlink_to(name)
+            return
+
+
+def extract_safely(archive: Path, target: Path) -> None:
+    """Extract a tar archive, refusing entries that could write outside target."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            _check_members(members)
+            for member in members:
+                _extract_member(tar, member, target)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise errors.archive_corrupt(f"{archive.name}: {exc}") from exc
+
+
+def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
+    # Python 3.12+ (and 3.9.17+/3.10.12+/3.11.4+) have tarfile's own safety
+    # filter as a second line of defence; older ones rely on _check_members.
+    if hasattr(tarfile, "tar_filter"):
+        tar.extract(member, target, filter="tar")
+    else:
+        tar.extract(member, target)
+
+
+def _check_members(members: list[tarfile.TarInfo]) -> None:
+    total = 0
+    for member in members:
+        name = member.name
+        parts = Path(name).parts
+        if name.startswith("/") or ".." in parts:
+            raise errors.archive_unsafe(name, "its path leaves the archive's directory")
+        if not parts or parts[0] != "python":
+            raise errors.archive_unsafe(name, "it is outside the top-level python/ directory")
+        if member.isdev() or member.isfifo():
+            raise errors.archive_unsafe(name, "device files and pipes are not allowed")
+        if member.issym() or member.islnk():
+            _check_link(member)
+        if member.mode & (stat.S_ISUID | stat.S_ISGID):
+            member.mode &= ~(stat.S_ISUID | stat.S_ISGID)
+        total += max(member.size, 0)
+        if total > _MAX_UNPACKED_BYTES:
+            raise errors.archive_unsafe(name, "the archive unpacks to more than 1 GiB")
+
+
+def _check_link(member: tarfile.TarInfo) -> None:
+    link = member.linkname
+    if link.startswith("/"):
+        raise errors.archive_unsafe(member.name, f"it links to the absolute path {link}")
+    base = Path(member.name).parent if member.issym() else Path()
+    depth = 0
+    for part in (base / link).parts:
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 1:
+            raise errors.archive_unsafe(member.name, f"its link {link} leaves python/")
