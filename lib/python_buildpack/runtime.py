@@ -98,7 +98,7 @@ def extract_safely(archive: Path, target: Path) -> None:
             _check_members(members)
             for member in members:
                 _extract_member(tar, member, target)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, OSError, KeyError, zlib.error) as exc:
         raise errors.archive_corrupt(f"{archive.name}: {exc}") from exc
 
 
@@ -135,9 +135,12 @@ def _check_link(member: tarfile.TarInfo) -> None:
     link = member.linkname
     if link.startswith("/"):
         raise errors.archive_unsafe(member.name, f"it links to the absolute path {link}")
+    # Symlinks resolve from their own directory, hard links from the archive root.
     base = Path(member.name).parent if member.issym() else Path()
     depth = 0
     for part in (base / link).parts:
         depth += -1 if part == ".." else (0 if part == "." else 1)
         if depth < 1:
             raise errors.archive_unsafe(member.name, f"its link {link} leaves python/")
+    if member.islnk() and Path(link).parts[:1] != ("python",):
+        raise errors.archive_unsafe(member.name, f"its hard link {link} is outside python/")

@@ -1,0 +1,201 @@
+"""Bad input ends with exit 1, a coded message saying what and how to fix, no traceback,
+and nothing half-written in CACHE_DIR."""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import (
+    QuietHandler,
+    Result,
+    RuntimeMirror,
+    copy_fixture,
+    free_port,
+    host_environment,
+    http_server,
+    run_bin,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def compile_with(app: Path, cache: Path, mirror_url: str, env_dir: Path | None = None,
+                 **extra: str) -> Result:
+    env = host_environment(PYTHON_RUNTIME_MIRROR=mirror_url, **extra)
+    return run_bin("compile", app, cache, *([env_dir] if env_dir else []), env=env)
+
+
+def assert_user_error(result: Result, code: str, *phrases: str) -> None:
+    assert result.returncode == 1, result.output
+    assert f"[{code}]" in result.stderr, result.output
+    assert "Traceback" not in result.output
+    for phrase in phrases:
+        assert phrase in result.output, result.output
+
+
+def cache_files(cache: Path) -> list[str]:
+    return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
+
+
+def test_wsgi_without_application(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("no-application-app", tmp_path)
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "app::no-application", "wsgi.py does not define `application`",
+                      "application = app")
+    assert cache_files(tmp_path / "cache") == []
+
+
+def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("3.12.0\n")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "python-version::not-available", "Python 3.12.0 is not available",
+                      "3.12.1", "Use `3.12`")
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"\xff\xfe\x00garbage\x00", "python-version::unreadable"),
+        (b"3" * 10000, "python-version::unreadable"),
+        (b"pypy3.10\n", "python-version::unsupported-implementation"),
+        (b"latest please\n", "python-version::invalid"),
+        (b"\n# only a comment\n", "python-version::invalid"),
+    ],
+)
+def test_bad_python_version_file(runtime_mirror: RuntimeMirror, tmp_path: Path,
+                                 content: bytes, code: str) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_bytes(content)
+    assert_user_error(compile_with(app, tmp_path / "cache", runtime_mirror.url), code)
+
+
+def test_requirement_pip_cannot_find(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text("leanengine-no-such-package-xyz==1.0\n")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "pip::install-failed", "leanengine-no-such-package-xyz")
+
+
+def test_mirror_down(tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    result = compile_with(app, tmp_path / "cache", f"http://127.0.0.1:{free_port()}/")
+    assert_user_error(result, "mirror::unreachable", "connection failed")
+    assert cache_files(tmp_path / "cache") == []
+
+
+def test_mirror_not_configured(tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    env = host_environment()
+    env.pop("PYTHON_RUNTIME_MIRROR", None)
+    assert_user_error(run_bin("compile", app, tmp_path / "cache", env=env), "mirror::not-configured")
+
+
+def test_wrong_checksum_keeps_nothing(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    bad_mirror = tmp_path / "bad-mirror"
+    shutil.copytree(runtime_mirror.directory, bad_mirror)
+    manifest = json.loads((bad_mirror / "manifest.json").read_text())
+    for entry in manifest["runtimes"]:
+        entry["sha256"] = "0" * 64
+    (bad_mirror / "manifest.json").write_text(json.dumps(manifest))
+    app = copy_fixture("flask-app", tmp_path)
+    with http_server(bad_mirror) as url:
+        result = compile_with(app, tmp_path / "cache", url)
+    assert_user_error(result, "mirror::checksum-mismatch", "0" * 64)
+    assert cache_files(tmp_path / "cache") == []
+    assert not (app / ".lean" / "python").exists()
+
+
+def test_mirror_404(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    app = copy_fixture("flask-app", tmp_path)
+    with http_server(empty) as url:
+        result = compile_with(app, tmp_path / "cache", url)
+    assert_user_error(result, "mirror::http-error", "HTTP 404")
+
+
+def test_other_runtime_is_refused(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "leanengine.yaml").write_text("runtime: nodejs\n")
+    assert_user_error(compile_with(app, tmp_path / "cache", runtime_mirror.url),
+                      "leanengine-yaml::other-runtime", "'nodejs'")
+
+
+def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """pip prints its index URLs; a token in PIP_EXTRA_INDEX_URL must not reach the log."""
+    runtime_mirror.ensure("3.12.1")
+    master_key = secrets.token_hex(16)
+    token = secrets.token_hex(12)
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    (env_dir / "LEANCLOUD_APP_MASTER_KEY").write_text(master_key)
+    closed = f"http://127.0.0.1:{free_port()}/{token}/simple"
+    (env_dir / "PIP_EXTRA_INDEX_URL").write_text(closed + "\n")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text("leanengine-no-such-package-xyz==1.0\n")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir)
+    assert result.returncode == 1
+    assert "[redacted]" in result.output  # pip did try to print the index URL
+    assert master_key not in result.output
+    assert token not in result.output
+
+
+def _write_private_index(root: Path) -> None:
+    """A PEP 503 index with one wheel that exists nowhere else."""
+    wheel = root / "leanengine_private_demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("leanengine_private_demo/__init__.py", 'VALUE = "from the private index"\n')
+        info = "leanengine_private_demo-1.0.dist-info"
+        archive.writestr(f"{info}/METADATA",
+                         "Metadata-Version: 2.1\nName: leanengine-private-demo\nVersion: 1.0\n")
+        archive.writestr(f"{info}/WHEEL",
+                         "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr(f"{info}/RECORD", "")
+    project = root / "simple" / "leanengine-private-demo"
+    project.mkdir(parents=True)
+    (project / "index.html").write_text(f'<a href="../../{wheel.name}">{wheel.name}</a>\n')
+
+
+def test_private_index_from_env_dir_is_used_and_host_pip_config_is_not(
+    runtime_mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    runtime_mirror.ensure("3.12.1")
+    index = tmp_path / "index"
+    _write_private_index(index)
+    broken_config = tmp_path / "host-pip.conf"
+    broken_config.write_text(f"[global]\nindex-url = http://127.0.0.1:{free_port()}/nothing\n")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text("Flask>=2,<4\nleanengine-private-demo==1.0\n")
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(index))
+    with http_server(index, handler) as url:
+        (env_dir / "PIP_EXTRA_INDEX_URL").write_text(url + "simple")
+        result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir,
+                              PIP_CONFIG_FILE=str(broken_config),
+                              PIP_INDEX_URL=f"http://127.0.0.1:{free_port()}/host-index")
+    assert result.returncode == 0, result.output
+    assert "leanengine-private-demo-1.0" in result.output
+    python = app / ".lean" / "python" / "bin" / "python"
+    value = subprocess.run([str(python), "-c", "import leanengine_private_demo as m; print(m.VALUE)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert value.strip() == "from the private index"
+
+
+def test_usage_errors() -> None:
+    result = run_bin("compile")
+    assert_user_error(result, "cli::usage", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")
+

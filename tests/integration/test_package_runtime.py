@@ -1,0 +1,80 @@
+"""bin/package-runtime: relocatable archives from the pyenv installs of this machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from helpers import RuntimeMirror, pyenv_prefix, run_bin
+
+pytestmark = pytest.mark.integration
+
+HIDE_PYENV = 'mount -t tmpfs none /root/.pyenv/versions && exec "$@"'
+IMPORTS = "import ssl, sqlite3, zlib, ctypes, json, sys; print(sys.version.split()[0]); print(sys.prefix)"
+
+
+def archive_of(mirror: RuntimeMirror, version: str) -> Path:
+    manifest = json.loads((mirror.directory / "manifest.json").read_text())
+    entry = next(r for r in manifest["runtimes"] if r["version"] == version)
+    assert len(entry["sha256"]) == 64
+    return mirror.directory / entry["url"]
+
+
+@pytest.mark.parametrize("version", ["2.7.18", "3.6.15", "3.12.1"])
+def test_archive_is_install_only_layout_and_lean(runtime_mirror: RuntimeMirror, version: str) -> None:
+    runtime_mirror.ensure(version)
+    with tarfile.open(archive_of(runtime_mirror, version)) as tar:
+        names = tar.getnames()
+    line = ".".join(version.split(".")[:2])
+    assert all(name == "python" or name.startswith("python/") for name in names)
+    assert f"python/lib/python{line}/os.py" in names
+    assert "python/BUILDPACK-RUNTIME.json" in names
+    assert not [n for n in names if "/test/" in n or "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.endswith(".a")]
+    site = f"python/lib/python{line}/site-packages/"
+    top_level = {n[len(site):].split("/")[0] for n in names if n.startswith(site) and n != site}
+    assert {t.split("-")[0] for t in top_level} <= {"pip", "README", "README.txt"}
+
+
+@pytest.mark.parametrize("version", ["2.7.18", "3.6.15", "3.12.1"])
+def test_unpacked_runtime_runs_with_pyenv_hidden(
+    runtime_mirror: RuntimeMirror, tmp_path: Path, version: str
+) -> None:
+    runtime_mirror.ensure(version)
+    with tarfile.open(archive_of(runtime_mirror, version)) as tar:
+        tar.extractall(tmp_path, filter="tar")
+    python = tmp_path / "python" / "bin" / "python"
+    line = ".".join(version.split(".")[:2])
+    readelf = subprocess.run(["readelf", "-d", str(tmp_path / "python" / "bin" / f"python{line}")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "$ORIGIN/../lib" in readelf
+    assert "/root/.pyenv" not in readelf
+
+    completed = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", HIDE_PYENV, "sh",
+         str(python), "-c", IMPORTS],
+        capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == [version, str(tmp_path / "python")]
+
+
+def test_refuses_a_directory_that_is_not_python(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    result = run_bin("package-runtime", tmp_path, mirror)
+    assert result.returncode == 1
+    assert "package-runtime::not-a-python" in result.output
+    assert "Traceback" not in result.output
+    assert not (mirror / "manifest.json").exists()
+
+
+def test_repacking_replaces_the_manifest_entry(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    prefix = pyenv_prefix("3.12.1")
+    mirror = tmp_path / "mirror"
+    for _ in range(2):
+        assert run_bin("package-runtime", prefix, mirror).returncode == 0
+    manifest = json.loads((mirror / "manifest.json").read_text())
+    assert [r["version"] for r in manifest["runtimes"]] == ["3.12.1"]

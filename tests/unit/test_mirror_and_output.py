@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from python_buildpack import output
+from python_buildpack.errors import BuildpackError
+from python_buildpack.mirror import Mirror, RuntimeEntry, parse_manifest
+
+
+def test_parse_manifest() -> None:
+    document = {"runtimes": [{"version": "3.12.1", "url": "a.tar.gz", "sha256": "AB" * 32, "size": 5}]}
+    assert parse_manifest(document, "m") == [RuntimeEntry("3.12.1", "a.tar.gz", "ab" * 32, 5)]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [[], {"runtimes": {}}, {"runtimes": [1]}, {"runtimes": [{"version": "3.12.1", "url": "a"}]},
+     {"runtimes": [{"version": 3, "url": "a", "sha256": "b"}]}],
+)
+def test_parse_manifest_refuses(document: object) -> None:
+    with pytest.raises(BuildpackError) as caught:
+        parse_manifest(document, "m")
+    assert caught.value.code == "mirror::bad-manifest"
+
+
+@pytest.mark.parametrize(
+    ("base", "relative", "allowed"),
+    [
+        ("http://127.0.0.1:8000/mirror", "a.tar.gz", True),
+        ("http://127.0.0.1:8000/mirror/", "https://cdn.example/a.tar.gz", True),
+        ("http://127.0.0.1:8000/mirror/", "file:///etc/passwd", False),
+        ("file:///srv/mirror", "a.tar.gz", True),
+        ("file:///srv/mirror", "../etc/passwd", False),
+        ("file:///srv/mirror", "file:///etc/passwd", False),
+        ("file:///srv/mirror", "http://127.0.0.1/a.tar.gz", False),
+    ],
+)
+def test_archive_urls_stay_in_the_mirror(base: str, relative: str, allowed: bool) -> None:
+    mirror = Mirror(base)
+    if allowed:
+        assert mirror.url_of(relative)
+    else:
+        with pytest.raises(BuildpackError):
+            mirror.url_of(relative)
+
+
+def test_mirror_url_scheme_is_checked() -> None:
+    with pytest.raises(BuildpackError) as caught:
+        Mirror("ftp://example/")
+    assert caught.value.code == "mirror::bad-url"
+
+
+def test_redact_hides_registered_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    output.register_secrets(["s3cr3t-master-key", "1", "line-one-secret\nline-two-secret"])
+    output.info("key=s3cr3t-master-key, count=1, line-two-secret")
+    printed = capsys.readouterr().out
+    assert "s3cr3t" not in printed
+    assert "line-two-secret" not in printed
+    assert "count=1" in printed  # too short to be a secret

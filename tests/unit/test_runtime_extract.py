@@ -1,0 +1,69 @@
+"""Hostile runtime archives are refused before anything is written outside the target."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+from python_buildpack.errors import BuildpackError
+from python_buildpack.runtime import extract_safely
+
+
+def make_archive(path: Path, members: list[tarfile.TarInfo]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for member in members:
+            data = b"x" * member.size if member.isfile() else None
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "", size: int = 1) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    info.size = size if kind == tarfile.REGTYPE else 0
+    return info
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        entry("python/../../evil"),
+        entry("/tmp/evil"),
+        entry("elsewhere/file"),
+        entry("python/link", tarfile.SYMTYPE, "/etc/passwd"),
+        entry("python/link", tarfile.SYMTYPE, "../../outside"),
+        entry("python/hard", tarfile.LNKTYPE, "etc/passwd"),
+        entry("python/dev", tarfile.CHRTYPE),
+        entry("python/fifo", tarfile.FIFOTYPE),
+    ],
+)
+def test_hostile_entries_are_refused(tmp_path: Path, member: tarfile.TarInfo) -> None:
+    archive = make_archive(tmp_path / "a.tar.gz", [entry("python/ok"), member])
+    target = tmp_path / "target"
+    target.mkdir()
+    with pytest.raises(BuildpackError) as caught:
+        extract_safely(archive, target)
+    assert caught.value.code == "runtime::unsafe-archive"
+    assert list(target.iterdir()) == []
+    assert not (tmp_path / "evil").exists()
+
+
+def test_relative_links_inside_python_are_fine(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a.tar.gz", [
+        entry("python/bin/python3.12"),
+        entry("python/bin/python3", tarfile.SYMTYPE, "python3.12"),
+        entry("python/lib/x", tarfile.SYMTYPE, "../bin/python3.12"),
+    ])
+    extract_safely(archive, tmp_path / "t")
+    assert (tmp_path / "t" / "python" / "bin" / "python3").resolve().name == "python3.12"
+
+
+def test_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(BuildpackError) as caught:
+        extract_safely(archive, tmp_path)
+    assert caught.value.code == "runtime::corrupt-archive"
