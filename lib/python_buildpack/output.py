@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import urllib.parse
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -28,10 +29,20 @@ def register_secrets(values: Iterable[str]) -> None:
     """Mark values (e.g. every ENV_DIR value) as never to be printed."""
     for value in values:
         for line in value.splitlines() or [value]:
-            stripped = line.strip()
-            if len(stripped) >= _MIN_SECRET_LENGTH and stripped not in _secrets:
-                _secrets.append(stripped)
+            for fragment in [line.strip(), *_url_fragments(line.strip())]:
+                if len(fragment) >= _MIN_SECRET_LENGTH and fragment not in _secrets:
+                    _secrets.append(fragment)
     _secrets.sort(key=len, reverse=True)
+
+
+def _url_fragments(value: str) -> list[str]:
+    """Parts of a URL that tools print on their own (pip logs an index's path
+    when it retries, and masks only the password)."""
+    parts = urllib.parse.urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return []
+    path = parts.path.rstrip("/")
+    return [fragment for fragment in (parts.username, parts.password, path, parts.query) if fragment]
 
 
 def redact(text: str) -> str:

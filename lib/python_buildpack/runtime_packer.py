@@ -103,7 +103,7 @@ def _ignore_for(install: PythonInstall) -> object:
             skipped |= {n for n in names if n in _TEST_DIRS and (here / n).is_dir()}
         if here == install.prefix:
             skipped |= {n for n in names if n not in ("bin", "lib", "include")}
-        if here.name == "lib" or here.name.startswith("config-"):
+        if here.name in ("lib", "config") or here.name.startswith("config-"):
             skipped |= {n for n in names if n.startswith("libpython") and n.endswith(".a")}
         return skipped
 

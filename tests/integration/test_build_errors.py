@@ -135,18 +135,20 @@ def test_other_runtime_is_refused(runtime_mirror: RuntimeMirror, tmp_path: Path)
 
 
 def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
-    """pip prints its index URLs; a token in PIP_EXTRA_INDEX_URL must not reach the log."""
+    """pip prints its index URLs (whole, and as paths); a token in PIP_EXTRA_INDEX_URL must not reach the log."""
     runtime_mirror.ensure("3.12.1")
     master_key = secrets.token_hex(16)
     token = secrets.token_hex(12)
     env_dir = tmp_path / "env"
     env_dir.mkdir()
     (env_dir / "LEANCLOUD_APP_MASTER_KEY").write_text(master_key)
-    closed = f"http://127.0.0.1:{free_port()}/{token}/simple"
-    (env_dir / "PIP_EXTRA_INDEX_URL").write_text(closed + "\n")
     app = copy_fixture("flask-app", tmp_path)
     (app / "requirements.txt").write_text("leanengine-no-such-package-xyz==1.0\n")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir)
+    empty_index = tmp_path / "empty-index"
+    empty_index.mkdir()
+    with http_server(empty_index) as url:  # answers 404 for everything, at once
+        (env_dir / "PIP_EXTRA_INDEX_URL").write_text(f"{url}{token}/simple\n")
+        result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir)
     assert result.returncode == 1
     assert "[redacted]" in result.output  # pip did try to print the index URL
     assert master_key not in result.output
@@ -155,6 +157,7 @@ def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_p
 
 def _write_private_index(root: Path) -> None:
     """A PEP 503 index with one wheel that exists nowhere else."""
+    root.mkdir(parents=True, exist_ok=True)
     wheel = root / "leanengine_private_demo-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("leanengine_private_demo/__init__.py", 'VALUE = "from the private index"\n')

@@ -56,3 +56,11 @@ def test_redact_hides_registered_secrets(capsys: pytest.CaptureFixture[str]) -> 
     assert "s3cr3t" not in printed
     assert "line-two-secret" not in printed
     assert "count=1" in printed  # too short to be a secret
+
+
+def test_redact_hides_the_parts_of_secret_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    output.register_secrets(["https://user:pa55word-x@pypi.example/tok3n-abcdef/simple"])
+    output.info("Retrying ... /tok3n-abcdef/simple/flask/ as user:pa55word-x")
+    printed = capsys.readouterr().out
+    assert "tok3n" not in printed
+    assert "pa55word" not in printed
