@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements/buildpack.txt requirements/dev.txt
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check lib tests
+	$(VENV)/bin/ruff check lib tests scripts
 	$(VENV)/bin/mypy lib
 
 unit: $(VENV)/.installed
