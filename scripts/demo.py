@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from helpers import (  # noqa: E402 - the tests' helpers drive bin/ the way the platform does
+from helpers import (
     PYENV_VERSIONS,
     RuntimeMirror,
     copy_fixture,
