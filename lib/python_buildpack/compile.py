@@ -40,7 +40,7 @@ class BuildPlan:
     config: leanengine_yaml.LeanEngineConfig
     mirror: Mirror
     runtime_entry: RuntimeEntry
-    version_reason: str
+    version: python_version.VersionChoice
 
 
 def setting(name: str, host_env: Mapping[str, str], app_env: Mapping[str, str]) -> str | None:
@@ -61,34 +61,24 @@ def analyse(app_dir: Path, cache_dir: Path, env_path: Path | None,
         raise errors.mirror_not_configured()
     mirror = Mirror(mirror_url)
     entries = mirror.load_manifest()
-    request, reason = _version_request(app_dir, host_env, app_env)
-    version = python_version.resolve(request, [entry.version for entry in entries])
-    entry = next(e for e in entries if e.version == version)
-    return BuildPlan(app_dir, cache_dir, app_env, dict(host_env), config, mirror, entry,
-                     reason)
-
-
-def _version_request(app_dir: Path, host_env: Mapping[str, str], app_env: Mapping[str, str]
-                     ) -> tuple[python_version.VersionRequest | None, str]:
-    from_file = python_version.read_version_file(app_dir)
-    if from_file is not None:
-        token, others = from_file
-        if others:
-            output.warning(".python-version names several versions; the first is used",
-                           f"Using {token}; ignoring {', '.join(others)}.")
-        return python_version.parse_request(token, ".python-version"), \
-            f"from .python-version ({token})"
-    default = setting("PYTHON_DEFAULT_VERSION", host_env, app_env)
-    if default:
-        return python_version.parse_request(default, "PYTHON_DEFAULT_VERSION"), \
-            f"from PYTHON_DEFAULT_VERSION ({default}), as there is no .python-version"
-    return None, "the newest stable version in the mirror, as there is no .python-version"
+    choice = python_version.choose_version(
+        python_version.read_small_file(app_dir, python_version.FILE_NAME),
+        python_version.read_small_file(app_dir, python_version.RUNTIME_TXT),
+        setting("PYTHON_DEFAULT_VERSION", host_env, app_env),
+        [entry.version for entry in entries],
+    )
+    entry = next(e for e in entries if e.version == choice.version)
+    return BuildPlan(app_dir, cache_dir, app_env, dict(host_env), config, mirror, entry, choice)
 
 
 def install_python(plan: BuildPlan) -> runtime.InstalledRuntime:
     entry = plan.runtime_entry
     output.heading(f"Installing Python {entry.version}")
-    output.info(f"Chosen {plan.version_reason}")
+    output.info(f"Chosen {plan.version.reason}")
+    for notice in plan.version.notices:
+        output.info(notice)
+    for title, detail in plan.version.warnings:
+        output.warning(title, detail)
     archive, cached = runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes")
     output.info("Using the cached runtime archive" if cached else f"Downloaded {Path(entry.url).name}")
     home = plan.app_dir / start_command.SLUG_DIR / "python"

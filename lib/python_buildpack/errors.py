@@ -139,30 +139,40 @@ def file_not_regular(name: str) -> BuildpackError:
 # --- Python version -----------------------------------------------------------
 
 
-def python_version_unreadable(reason: str) -> BuildpackError:
+def python_version_unreadable(name: str, reason: str) -> BuildpackError:
     return BuildpackError(
         "python-version::unreadable",
-        ".python-version cannot be read",
+        f"{name} cannot be read",
         reason,
-        "Write the version as plain text, e.g.\n  3.12",
+        "Write the version as plain text on one line, e.g.\n  3.12",
     )
 
 
-def python_version_invalid(value: str) -> BuildpackError:
+def python_version_invalid(value: str, origin: str) -> BuildpackError:
     return BuildpackError(
         "python-version::invalid",
         "The Python version is not valid",
-        f"Found {visible(value)} in .python-version.",
+        f"Found {visible(value)} in {origin}.",
         "Use a CPython version as pyenv writes it: `3.12` (newest 3.12.x) or `3.12.1` (exact).",
     )
 
 
-def python_version_unsupported_implementation(value: str) -> BuildpackError:
+def python_version_system(origin: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::system",
+        "`system` is not a version the platform can install",
+        f"Found 'system' in {origin}: pyenv's name for the machine's own Python, which the"
+        " platform does not have.",
+        "Name the CPython version you develop with, e.g.\n  3.12",
+    )
+
+
+def python_version_unsupported_implementation(value: str, origin: str) -> BuildpackError:
     return BuildpackError(
         "python-version::unsupported-implementation",
         "Only CPython is supported",
-        f"Found {visible(value)} in .python-version: PyPy, Jython, IronPython and other"
-        " implementations or distributions are not available on this platform.",
+        f"Found {visible(value)} in {origin}: PyPy, Jython, IronPython, GraalPy, conda"
+        " distributions and other implementations are not available on this platform.",
         "Use a CPython version, e.g.\n  3.12",
     )
 

@@ -62,9 +62,21 @@ def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_
                       "3.12.1", "Use `3.12`")
 
 
+def test_old_patch_pin_names_the_newest_and_suggests_the_line(
+    runtime_mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    runtime_mirror.ensure("3.8.18")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("3.8.10\n")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "python-version::not-available", "Python 3.8.10 is not available",
+                      "3.8.18", "Use `3.8`")
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [
+        (b"system\n", "python-version::system"),
         (b"\xff\xfe\x00garbage\x00", "python-version::unreadable"),
         (b"3" * 10000, "python-version::unreadable"),
         (b"pypy3.10\n", "python-version::unsupported-implementation"),
