@@ -65,6 +65,29 @@ def run_bin(script: str, *args: str | Path, env: Mapping[str, str] | None = None
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
 
+def compile_app(mirror_url: str, app: Path, cache: Path, env_dir: Path | None = None,
+                **extra_env: str) -> Result:
+    """bin/compile as the platform runs it, against a runtime mirror."""
+    env = host_environment(PYTHON_RUNTIME_MIRROR=mirror_url, **extra_env)
+    return run_bin("compile", app, cache, *([env_dir] if env_dir else []), env=env)
+
+
+def assert_user_error(result: Result, code: str, *phrases: str) -> None:
+    """A failed build: exit 1, the error code on stderr, the phrases anywhere, no traceback."""
+    assert result.returncode == 1, result.output
+    assert f"[{code}]" in result.stderr, result.output
+    assert "Traceback" not in result.output
+    for phrase in phrases:
+        assert phrase in result.output, result.output
+
+
+def write_env_dir(directory: Path, variables: Mapping[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, value in variables.items():
+        (directory / name).write_text(value)
+    return directory
+
+
 def pyenv_prefix(version: str) -> Path:
     prefix = PYENV_VERSIONS / version
     if not (prefix / "bin").is_dir():

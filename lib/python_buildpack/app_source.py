@@ -12,14 +12,16 @@ WSGI_FILE = "wsgi.py"
 REQUIREMENTS_FILE = "requirements.txt"
 
 
-def is_python_app(app_dir: Path) -> bool:
-    """The platform's detection rule: leanengine.yaml's runtime wins, else the two files."""
+def is_python_app(build_dir: Path) -> bool:
+    """The platform's detection rule, applied after buildRoot: leanengine.yaml's
+    runtime wins, else wsgi.py and requirements.txt must both be there."""
     try:
-        runtime = leanengine_yaml.load(app_dir).runtime
+        app_dir, config = resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
     except errors.BuildpackError:
-        runtime = None  # compile reports the broken file; detection falls back to files
-    if runtime is not None:
-        return runtime == "python"
+        # compile reports the broken file; detection falls back to the files
+        app_dir, config = build_dir, leanengine_yaml.LeanEngineConfig()
+    if config.runtime is not None:
+        return config.runtime == "python"
     return (app_dir / WSGI_FILE).is_file() and (app_dir / REQUIREMENTS_FILE).is_file()
 
 
@@ -72,3 +74,29 @@ def check_entry_point(app_dir: Path, run_command: str | None) -> None:
     source = wsgi.read_bytes().decode("utf-8", errors="replace")
     if not defines_application(source):
         raise errors.no_application()
+
+
+def resolve_build_root(build_dir: Path, root_config: leanengine_yaml.LeanEngineConfig
+                       ) -> tuple[Path, leanengine_yaml.LeanEngineConfig]:
+    """The directory to build, and its configuration.
+
+    With `buildRoot`, that subdirectory is built as if only it had been
+    uploaded: its own leanengine.yaml, when it has one, configures the build;
+    otherwise the root file's other keys do.
+    """
+    if root_config.build_root is None or root_config.build_root == ".":
+        return build_dir, root_config
+    app_dir = (build_dir / root_config.build_root)
+    resolved = app_dir.resolve()
+    if not resolved.is_dir() or not resolved.is_relative_to(build_dir.resolve()):
+        raise errors.build_root_missing(root_config.build_root)
+    own = leanengine_yaml.read_text(resolved)
+    return resolved, leanengine_yaml.parse(own) if own is not None else root_config
+
+
+def check_required_files(app_dir: Path, required: tuple[str, ...]) -> None:
+    root = app_dir.resolve()
+    for path in required:
+        target = (app_dir / path).resolve()
+        if not target.exists() or not target.is_relative_to(root):
+            raise errors.required_file_missing(path)

@@ -54,11 +54,13 @@ def run(
     return list(tail)
 
 
-def capture(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+def capture(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+            cwd: Path | None = None) -> str:
     """Run a short command and return its stdout; raise CommandFailed on failure."""
     result = subprocess.run(
         list(argv),
         env=None if env is None else dict(env),
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -23,9 +23,29 @@ class BuildpackError(Exception):
 
 
 def visible(value: str, limit: int = 80) -> str:
-    """Quote a user value with invisible characters made visible."""
-    shown = value if len(value) <= limit else value[:limit] + "…"
-    return repr(shown)
+    """Quote a user value in double quotes, invisible characters made visible (\\u200b)."""
+    shown = value if len(value) <= limit else value[:limit]
+    escaped = "".join(
+        char if char.isprintable() and char not in '"\\' else
+        ("\\" + char if char in '"\\' else char.encode("unicode_escape").decode("ascii"))
+        for char in shown
+    )
+    return f'"{escaped}"' + ("…" if len(value) > limit else "")
+
+
+def describe(value: object) -> str:
+    """A short, bounded description of a YAML value (aliases could make repr explode)."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return f"a mapping with keys {', '.join(visible(str(k), 20) for k in list(value)[:5])}"
+    return "nothing" if value is None else type(value).__name__
 
 
 def bullet_list(items: Iterable[str]) -> str:
@@ -88,7 +108,7 @@ def yaml_bad_value(key: str, line: int | None, required: str, found: object) -> 
     return BuildpackError(
         "leanengine-yaml::bad-value",
         f'leanengine.yaml: "{key}" has a wrong value',
-        f'{where}: "{key}" must be {required}, got {visible(str(found))}',
+        f'{where}: "{key}" must be {required}, got {describe(found)}',
         f'Correct "{key}" in leanengine.yaml.',
     )
 
@@ -332,4 +352,58 @@ def tool_missing(tool: str, why: str) -> BuildpackError:
         f"{tool} is not available",
         why,
         f"Install {tool} (Debian: apt-get install binutils) and run again.",
+    )
+
+
+# --- leanengine.yaml features -----------------------------------------------------
+
+
+def refused_variable(name: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "env::refused-variable",
+        f"The app's environment sets {name}, which would break the build and the app",
+        f"{name}: {reason}",
+        f"Remove {name} from the app's environment variables (the platform's settings page),"
+        " then deploy again.",
+    )
+
+
+def build_root_missing(build_root: str) -> BuildpackError:
+    return BuildpackError(
+        "leanengine-yaml::build-root-missing",
+        "buildRoot does not name a directory of the app",
+        f"leanengine.yaml sets buildRoot: {visible(build_root)}, and the upload has no such"
+        " directory (or it is a link leading out of the app).",
+        "Set buildRoot to the subdirectory that holds the Python app, relative to the upload,"
+        " e.g.\n  buildRoot: backend",
+    )
+
+
+def required_file_missing(path: str) -> BuildpackError:
+    return BuildpackError(
+        "leanengine-yaml::require-missing",
+        "A file named by `require` does not exist",
+        f"install: {{require: [...]}} names {visible(path)}, which is not a file or directory"
+        " inside the app.",
+        "Fix the path (relative to the app's root) or remove it from `require`.",
+    )
+
+
+def command_failed(step: str, command: str, exit_code: int) -> BuildpackError:
+    return BuildpackError(
+        f"{step}::command-failed",
+        f"The {step} command failed",
+        f"`{command}` exited with code {exit_code}; its output is above.",
+        f"Fix the command in leanengine.yaml (`{step}:`) or what it runs. It runs with bash in"
+        " the app's root, with the app's python and pip first on PATH.",
+    )
+
+
+def functions_mode_without_sdk(reason: str) -> BuildpackError:
+    return BuildpackError(
+        "leanengine-yaml::functions-mode-without-sdk",
+        "functionsMode: strict needs the LeanCloud SDK",
+        reason,
+        "Add `leancloud` to requirements.txt and serve `leancloud.Engine(app)` from wsgi.py's"
+        " `application`, or remove `functionsMode: strict` from leanengine.yaml.",
     )

@@ -1,10 +1,19 @@
-"""leanengine.yaml: the app's build and run settings, loaded safely."""
+"""leanengine.yaml: the app's build and run settings, loaded safely and validated.
+
+`parse` is pure: text in, one typed `LeanEngineConfig` out, or a BuildpackError
+naming the file, the key path and the line. Unknown keys are kept as warnings
+(with a did-you-mean) for the caller to print.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import math
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import yaml
 
@@ -14,12 +23,53 @@ FILE_NAME = "leanengine.yaml"
 # Real files are a few hundred bytes; a bigger one is a mistake or an attack.
 _MAX_BYTES = 256 * 1024
 KNOWN_RUNTIMES = ("python", "cpp", "dotnet", "go", "java", "nodejs", "php", "static")
+FUNCTIONS_MODES = ("strict", "disabled")
+STARTUP_TIMEOUT_RANGE = (15, 120)
+DEFAULT_STARTUP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command of the install or build step."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class UseDefault:
+    """`{use: default}`: the buildpack's own install (or, for build, nothing)."""
+
+
+@dataclass(frozen=True)
+class Require:
+    """`{require: [paths]}`: files that are inputs of the install step."""
+
+    paths: tuple[str, ...]
+
+
+Step = Union[Command, UseDefault, Require]
 
 
 @dataclass(frozen=True)
 class LeanEngineConfig:
     runtime: str | None = None
     run: str | None = None
+    install: tuple[Step, ...] = (UseDefault(),)
+    build: tuple[Step, ...] = ()
+    build_root: str | None = None
+    expose_environments_on_build: bool = False
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+    functions_mode: str | None = None
+    system_dependencies: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def required_files(self) -> tuple[str, ...]:
+        return tuple(path for step in self.install if isinstance(step, Require) for path in step.paths)
+
+    @property
+    def runs_default_install(self) -> bool:
+        return any(isinstance(step, UseDefault) for step in self.install)
 
 
 def read_text(app_dir: Path) -> str | None:
@@ -28,7 +78,8 @@ def read_text(app_dir: Path) -> str | None:
         return None
     if path.is_symlink() or not path.is_file():
         raise errors.file_not_regular(FILE_NAME)
-    data = path.read_bytes()[: _MAX_BYTES + 1]
+    with open(path, "rb") as handle:
+        data = handle.read(_MAX_BYTES + 1)
     if len(data) > _MAX_BYTES:
         raise errors.yaml_unreadable(f"The file is larger than {_MAX_BYTES // 1024} KiB.")
     try:
@@ -37,46 +88,174 @@ def read_text(app_dir: Path) -> str | None:
         raise errors.yaml_unreadable(f"The file is not UTF-8 text (byte {exc.start}).") from exc
 
 
+def load(app_dir: Path) -> LeanEngineConfig:
+    text = read_text(app_dir)
+    return LeanEngineConfig() if text is None else parse(text)
+
+
+# --- parsing ------------------------------------------------------------------
+
+
 def parse(text: str) -> LeanEngineConfig:
-    """Parse the file's text; pure, raises BuildpackError on bad input."""
+    """Parse the file's text into a validated configuration; pure."""
+    node, document = _load_yaml(text)
+    if document is None:
+        return LeanEngineConfig()
+    lines = _key_lines(node)
+    if not isinstance(document, dict):
+        raise errors.yaml_bad_value("(top level)", 1, "a mapping of keys to values", document)
+    values: dict[str, Any] = {}
+    warnings = []
+    for key, value in document.items():
+        name = str(key)
+        if name not in _KEYS:
+            warnings.append(_unknown_key_warning(name, lines.get(name)))
+            continue
+        attribute, validate = _KEYS[name]
+        if value is not None:
+            values[attribute] = validate(value, name, lines)
+    return LeanEngineConfig(**values, warnings=tuple(warnings))
+
+
+def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise errors.yaml_syntax(line, exc.problem or str(exc)) from exc
-    except yaml.YAMLError as exc:
-        raise errors.yaml_syntax(None, str(exc)) from exc
-    if document is None:
-        return LeanEngineConfig()
-    if not isinstance(document, dict):
-        raise errors.yaml_bad_value("(top level)", 1, "a mapping of keys to values", document)
-    lines = _key_lines(node)
-    return LeanEngineConfig(
-        runtime=_optional_string(document, "runtime", lines),
-        run=_optional_string(document, "run", lines),
-    )
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise errors.yaml_syntax(None, str(exc) or type(exc).__name__) from exc
+    return node, document
 
 
-def load(app_dir: Path) -> LeanEngineConfig:
-    text = read_text(app_dir)
-    return LeanEngineConfig() if text is None else parse(text)
-
-
-def _optional_string(document: dict[Any, Any], key: str, lines: dict[str, int]) -> str | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise errors.yaml_bad_value(key, lines.get(key), "a non-empty string", value)
-    return value.strip()
+def _unknown_key_warning(name: str, line: int | None) -> str:
+    where = f"{FILE_NAME} line {line}" if line else FILE_NAME
+    close = difflib.get_close_matches(name, list(_KEYS), n=1, cutoff=0.6)
+    if not close:
+        close = [known for known in _KEYS if known.lower() == name.lower()]
+    suggestion = f' Did you mean "{close[0]}"?' if close else ""
+    return f'{where}: unknown key "{name}" is ignored.{suggestion}'
 
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        str(key.value): key.start_mark.line + 1
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
+    """Line numbers of key paths (`install[1].require[0]`), aliases visited once."""
+    lines: dict[str, int] = {}
+    seen: set[int] = set()
+
+    def walk(current: yaml.Node, path: str) -> None:
+        if id(current) in seen or len(lines) > 10_000:
+            return
+        seen.add(id(current))
+        if path:
+            lines.setdefault(path, current.start_mark.line + 1)
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                child = f"{path}.{key.value}" if path else str(key.value)
+                lines.setdefault(child, key.start_mark.line + 1)
+                walk(value, child)
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, f"{path}[{index}]")
+
+    if node is not None:
+        walk(node, "")
+    return lines
+
+
+# --- validators, one per key ------------------------------------------------------
+
+Lines = dict[str, int]
+
+
+def _string(value: Any, path: str, lines: Lines) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise errors.yaml_bad_value(path, lines.get(path), "a non-empty string", value)
+    return value.strip()
+
+
+def _runtime(value: Any, path: str, lines: Lines) -> str:
+    runtime = _string(value, path, lines)
+    if runtime not in KNOWN_RUNTIMES:
+        raise errors.yaml_bad_value(path, lines.get(path), f"one of {', '.join(KNOWN_RUNTIMES)}", value)
+    return runtime
+
+
+def _boolean(value: Any, path: str, lines: Lines) -> bool:
+    if not isinstance(value, bool):
+        raise errors.yaml_bad_value(path, lines.get(path), "true or false", value)
+    return value
+
+
+def _startup_timeout(value: Any, path: str, lines: Lines) -> float:
+    low, high = STARTUP_TIMEOUT_RANGE
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not is_number or not low <= value <= high:
+        raise errors.yaml_bad_value(path, lines.get(path), f"a number from {low} to {high}", value)
+    return float(value)
+
+
+def _functions_mode(value: Any, path: str, lines: Lines) -> str:
+    if value not in FUNCTIONS_MODES:
+        raise errors.yaml_bad_value(path, lines.get(path), '"strict" or "disabled"', value)
+    return str(value)
+
+
+def _build_root(value: Any, path: str, lines: Lines) -> str:
+    root = _string(value, path, lines)
+    normal = posixpath.normpath(root)
+    if root.startswith("/") or normal == ".." or normal.startswith("../") or "\0" in root:
+        raise errors.yaml_bad_value(path, lines.get(path), "a subdirectory of the app", value)
+    return normal
+
+
+def _string_list(value: Any, path: str, lines: Lines) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise errors.yaml_bad_value(path, lines.get(path), "a list of strings", value)
+    return tuple(_string(item, f"{path}[{index}]", lines) for index, item in enumerate(value))
+
+
+def _steps(allow_require: bool) -> Callable[[Any, str, Lines], tuple[Step, ...]]:
+    def validate(value: Any, path: str, lines: Lines) -> tuple[Step, ...]:
+        if isinstance(value, str):
+            return (Command(_string(value, path, lines)),)
+        if not isinstance(value, list):
+            raise errors.yaml_bad_value(path, lines.get(path), _STEPS_REQUIRED[allow_require], value)
+        return tuple(_step(item, f"{path}[{index}]", lines, allow_require)
+                     for index, item in enumerate(value))
+
+    return validate
+
+
+_STEPS_REQUIRED = {
+    True: "a command, or a list of commands, {use: default} and {require: [files]}",
+    False: "a command, or a list of commands and {use: default}",
+}
+
+
+def _step(item: Any, path: str, lines: Lines, allow_require: bool) -> Step:
+    if isinstance(item, str):
+        return Command(_string(item, path, lines))
+    if isinstance(item, dict) and list(item) == ["use"]:
+        if item["use"] != "default":
+            raise errors.yaml_bad_value(f"{path}.use", lines.get(f"{path}.use"), '"default"', item["use"])
+        return UseDefault()
+    if allow_require and isinstance(item, dict) and list(item) == ["require"]:
+        paths = _string_list(item["require"], f"{path}.require", lines)
+        for index, required in enumerate(paths):
+            _build_root(required, f"{path}.require[{index}]", lines)
+        return Require(paths)
+    raise errors.yaml_bad_value(path, lines.get(path), _STEPS_REQUIRED[allow_require], item)
+
+
+_KEYS: dict[str, tuple[str, Callable[[Any, str, Lines], Any]]] = {
+    "runtime": ("runtime", _runtime),
+    "run": ("run", _string),
+    "install": ("install", _steps(allow_require=True)),
+    "build": ("build", _steps(allow_require=False)),
+    "buildRoot": ("build_root", _build_root),
+    "exposeEnvironmentsOnBuild": ("expose_environments_on_build", _boolean),
+    "startupTimeout": ("startup_timeout", _startup_timeout),
+    "functionsMode": ("functions_mode", _functions_mode),
+    "systemDependencies": ("system_dependencies", _string_list),
+}

@@ -80,21 +80,31 @@ def install_build_tools(runtime: InstalledRuntime, tools: ToolVersions, env: Map
 
 
 def install_requirements(
-    runtime: InstalledRuntime, app_dir: Path, tools: ToolVersions, env: Mapping[str, str]
-) -> bool:
-    """Install requirements.txt plus the web server unless the app names one.
+    runtime: InstalledRuntime, app_dir: Path, env: Mapping[str, str], extra: tuple[str, ...] = ()
+) -> None:
+    """Install requirements.txt (and `extra` requirements in the same resolver run)."""
+    arguments = list(extra)
+    if (app_dir / "requirements.txt").is_file():
+        arguments = ["--requirement", "requirements.txt", *arguments]
+    if arguments:
+        _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
 
-    Returns whether the buildpack's own gunicorn was added.
-    """
-    requirements = app_dir / "requirements.txt"
-    arguments: list[str] = []
-    if requirements.is_file():
-        arguments += ["--requirement", "requirements.txt"]
-    add_server = "gunicorn" not in requirement_names(requirements, app_dir)
-    if add_server:
-        arguments.append(f"gunicorn=={tools.gunicorn}")
-    _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
-    return add_server
+
+def names_server(app_dir: Path) -> bool:
+    """Whether the app's requirements name gunicorn (then theirs is used)."""
+    return "gunicorn" in requirement_names(app_dir / "requirements.txt", app_dir)
+
+
+def install_server(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
+    _pip(runtime, ["install", tools.server_requirement()], env, "install the web server")
+
+
+def has_module(runtime: InstalledRuntime, module: str, env: Mapping[str, str]) -> bool:
+    try:
+        commands.capture([str(runtime.python), "-c", f"import {module}"], env=env)
+    except commands.CommandFailed:
+        return False
+    return True
 
 
 def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], step: str,

@@ -15,6 +15,9 @@ class ToolVersions:
     wheel: str
     gunicorn: str
 
+    def server_requirement(self) -> str:
+        return f"gunicorn=={self.gunicorn}"
+
     def installer_requirements(self) -> list[str]:
         return [f"pip=={self.pip}", f"setuptools=={self.setuptools}", f"wheel=={self.wheel}"]
 

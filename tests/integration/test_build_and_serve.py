@@ -11,6 +11,7 @@ import pytest
 from helpers import (
     Result,
     RuntimeMirror,
+    compile_app,
     copy_fixture,
     host_environment,
     move_slug,
@@ -24,15 +25,9 @@ from helpers import (
 pytestmark = pytest.mark.integration
 
 
-def compile_app(mirror: RuntimeMirror, app: Path, cache: Path, env_dir: Path | None = None,
-                **extra_env: str) -> Result:
-    env = host_environment(PYTHON_RUNTIME_MIRROR=mirror.url, **extra_env)
-    return run_bin("compile", app, cache, *([env_dir] if env_dir else []), env=env)
-
-
 def build_and_move(mirror: RuntimeMirror, fixture: str, tmp_path: Path, cache: Path) -> tuple[Path, Result]:
     app = copy_fixture(fixture, tmp_path / "build")
-    result = compile_app(mirror, app, cache)
+    result = compile_app(mirror.url, app, cache)
     assert result.returncode == 0, result.output
     assert "Traceback" not in result.output
     return move_slug(app, tmp_path / "elsewhere"), result
@@ -51,7 +46,7 @@ def test_every_python_line_builds_serves_and_stops(
     app = copy_fixture("flask-any-python", tmp_path / "build")
     line = ".".join(version.split(".")[:2])
     (app / ".python-version").write_text(line + "\n")
-    result = compile_app(runtime_mirror, app, shared_cache)
+    result = compile_app(runtime_mirror.url, app, shared_cache)
     assert result.returncode == 0, result.output
     assert f"Installing Python {version}" in result.output
     assert f"Chosen from .python-version ({line})" in result.output
@@ -141,7 +136,8 @@ def test_release_prints_default_or_run_command(tmp_path: Path) -> None:
     assert default.returncode == 0
     assert default.stdout.startswith("default_process_types:\n  web: gunicorn --config .lean/gunicorn.conf.py")
     custom = run_bin("release", copy_fixture("run-command-app", tmp_path))
-    assert custom.stdout == "default_process_types:\n  web: python server.py\n"
+    assert custom.stdout == ("default_process_types:\n  web: python server.py\n"
+                             "leanengine:\n  startupTimeout: 30\n")
 
 
 @pytest.mark.parametrize("version", ["2.7.18", "3.6.15"])

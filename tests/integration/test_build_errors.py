@@ -16,6 +16,8 @@ from helpers import (
     QuietHandler,
     Result,
     RuntimeMirror,
+    assert_user_error,
+    compile_app,
     copy_fixture,
     free_port,
     host_environment,
@@ -28,16 +30,7 @@ pytestmark = pytest.mark.integration
 
 def compile_with(app: Path, cache: Path, mirror_url: str, env_dir: Path | None = None,
                  **extra: str) -> Result:
-    env = host_environment(PYTHON_RUNTIME_MIRROR=mirror_url, **extra)
-    return run_bin("compile", app, cache, *([env_dir] if env_dir else []), env=env)
-
-
-def assert_user_error(result: Result, code: str, *phrases: str) -> None:
-    assert result.returncode == 1, result.output
-    assert f"[{code}]" in result.stderr, result.output
-    assert "Traceback" not in result.output
-    for phrase in phrases:
-        assert phrase in result.output, result.output
+    return compile_app(mirror_url, app, cache, env_dir, **extra)
 
 
 def cache_files(cache: Path) -> list[str]:

@@ -31,4 +31,5 @@ accesslog = "-"
 errorlog = "-"
 # The platform's router sits in front of every instance.
 forwarded_allow_ips = "*"
-pythonpath = os.path.join(".lean", "wsgi")
+# The WSGI shim sits beside this file; gunicorn sets __file__ for config files.
+pythonpath = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wsgi")

@@ -1,0 +1,40 @@
+"""`functionsMode: strict`: the app must use the LeanCloud SDK.
+
+Checked for real: the app's own Python imports `application` through the
+slug's WSGI shim (placeholder platform variables set) and calls it for
+`/__engine/1/ping`, as the platform's health check will.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+from python_buildpack import commands, errors
+from python_buildpack.runtime import InstalledRuntime
+
+PLACEHOLDER_PLATFORM_ENV = {
+    "LEANCLOUD_APP_ID": "build-check-app-id",
+    "LEANCLOUD_APP_KEY": "build-check-app-key",
+    "LEANCLOUD_APP_MASTER_KEY": "build-check-master-key",
+    "LEANCLOUD_APP_PORT": "3000",
+    "LEANCLOUD_APP_ENV": "production",
+}
+
+
+def check_sdk_serves_ping(runtime: InstalledRuntime, app_dir: Path, slug_root: Path,
+                          env: Mapping[str, str]) -> None:
+    probe = resources.files("python_buildpack").joinpath("data/probe_ping.py")
+    probe_env = {**env, **PLACEHOLDER_PLATFORM_ENV, "SLUG_ROOT": str(slug_root)}
+    with resources.as_file(probe) as path:
+        try:
+            lines = commands.capture([str(runtime.python), str(path)], env=probe_env, cwd=app_dir)
+        except commands.CommandFailed as failure:
+            raise errors.functions_mode_without_sdk(
+                "Calling the app for /__engine/1/ping failed:\n" + "\n".join(failure.tail[-10:])
+            ) from failure
+    result = json.loads(lines.strip().splitlines()[-1])
+    if not result["ok"]:
+        raise errors.functions_mode_without_sdk(f"Found: {result['reason']}.")
