@@ -16,19 +16,25 @@ from pathlib import Path
 from python_buildpack import (
     app_source,
     build_environment,
+    commands,
     env_dir,
     errors,
+    file_snapshot,
     hooks,
+    install_inputs,
     leanengine_yaml,
     output,
     pip_install,
     profile_d,
     python_version,
+    relocate,
     runtime,
     sdk_check,
     start_command,
     tool_versions,
 )
+from python_buildpack.cache import BuildCache
+from python_buildpack.install_inputs import InstallInputs
 from python_buildpack.leanengine_yaml import Command, LeanEngineConfig, UseDefault
 from python_buildpack.mirror import Mirror, RuntimeEntry
 
@@ -94,18 +100,51 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
     app_source.check_required_files(app_dir, config.required_files)
 
 
-def install_python(plan: BuildPlan) -> runtime.InstalledRuntime:
-    entry = plan.runtime_entry
-    output.heading(f"Installing Python {entry.version}")
+def report_version_choice(plan: BuildPlan) -> None:
+    output.heading(f"Python {plan.version.version}")
     output.info(f"Chosen {plan.version.reason}")
     for notice in plan.version.notices:
         output.info(notice)
     for title, detail in plan.version.warnings:
         output.warning(title, detail)
-    archive, cached = runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes")
+
+
+def slug_python_home(plan: BuildPlan) -> Path:
+    return plan.build_dir / start_command.SLUG_DIR / "python"
+
+
+def install_python(plan: BuildPlan, use_cache: bool) -> runtime.InstalledRuntime:
+    entry = plan.runtime_entry
+    output.heading(f"Installing Python {entry.version}")
+    archive, cached = runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes",
+                                            reuse=use_cache)
     output.info("Using the cached runtime archive" if cached else f"Downloaded {Path(entry.url).name}")
-    home = plan.build_dir / start_command.SLUG_DIR / "python"
-    return runtime.install_runtime(archive, entry.version, home)
+    return runtime.install_runtime(archive, entry.version, slug_python_home(plan))
+
+
+def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: InstallInputs
+                         ) -> runtime.InstalledRuntime | None:
+    """The cached install layer when the install step's inputs are unchanged."""
+    layer = build_cache.find_install_layer(inputs)
+    if layer is None:
+        reasons = install_inputs.explain_changes(build_cache.last_install_inputs(), inputs)
+        output.info(f"Installing dependencies: {'; '.join(reasons)}")
+        return None
+    home = slug_python_home(plan)
+    try:
+        built_at = build_cache.restore_install(layer, home, plan.app_dir)
+        if built_at is None:
+            raise ValueError("the layer has no metadata")
+        if built_at != str(home):
+            relocate.rewrite_prefix(home, built_at, str(home))
+        installed = runtime.InstalledRuntime(plan.version.version, home)
+        commands.capture([str(installed.python), "-c", "import sys"], env={"PATH": "/usr/bin:/bin"})
+    except (OSError, ValueError, commands.CommandFailed):
+        output.info("Discarding a corrupt cached install layer; installing afresh")
+        build_cache.discard_install(layer)
+        return None
+    output.info("Restored Python and dependencies from the cache: install inputs unchanged")
+    return installed
 
 
 def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
@@ -114,22 +153,30 @@ def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
     tools = tool_versions.tools_for(installed.version)
     for step in plan.config.install:
         if isinstance(step, UseDefault):
-            pip_install.install_build_tools(installed, tools, pip_env)
-            # One resolver run for the app and the server saves a pip start-up.
-            add_server = plan.config.run is None and not pip_install.names_server(plan.app_dir)
-            extra = (tools.server_requirement(),) if add_server else ()
-            pip_install.install_requirements(installed, plan.app_dir, pip_env, extra)
+            run_default_install(plan, installed, tools, pip_env)
         elif isinstance(step, Command):
             hooks.run_command("install", step, plan.app_dir, command_env)
     if plan.config.run is None:
         ensure_web_server(plan, installed, tools, pip_env)
 
 
+def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
+                        tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> None:
+    """pip (upgraded only when too old), then one resolver run for the app's
+    requirements, the line's setuptools/wheel and the web server."""
+    pip_install.ensure_pip(installed, tools, pip_env)
+    named = pip_install.requirement_names(plan.app_dir)
+    extra = tools.companion_requirements(named)
+    if plan.config.run is None and "gunicorn" not in named:
+        extra.append(tools.server_requirement())
+    pip_install.install_requirements(installed, plan.app_dir, pip_env, tuple(extra))
+
+
 def ensure_web_server(plan: BuildPlan, installed: runtime.InstalledRuntime,
                       tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> None:
     """The default web command needs gunicorn: the app's own if it has one."""
     if pip_install.has_module(installed, "gunicorn", pip_env):
-        own = pip_install.names_server(plan.app_dir)
+        own = "gunicorn" in pip_install.requirement_names(plan.app_dir)
         output.info("Using the app's own gunicorn as the web server" if own
                     else f"Added gunicorn {tools.gunicorn} as the web server")
         return
@@ -165,16 +212,45 @@ def write_start_files(plan: BuildPlan) -> str:
     return command
 
 
+def exposed_to_install(plan: BuildPlan) -> dict[str, str]:
+    if plan.config.expose_environments_on_build:
+        return dict(plan.app_env)
+    return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS}
+
+
+def cache_enabled(plan: BuildPlan) -> bool:
+    value = setting("BUILD_NO_CACHE", plan.host_env, plan.app_env)
+    if value and value.lower() not in ("0", "false", "no"):
+        output.info("BUILD_NO_CACHE is set: every cached layer is ignored")
+        return False
+    return True
+
+
 def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None:
     started = time.monotonic()
     output.heading("LeanEngine Python buildpack")
     plan = analyse(build_dir, cache_dir / CACHE_SUBDIR, env_path, os.environ)
-    installed = install_python(plan)
-    pip_env = pip_install.pip_environment(plan.host_env, plan.app_env, installed,
-                                          plan.cache_dir / "pip")
+    report_version_choice(plan)
+    use_cache = cache_enabled(plan)
+    build_cache = BuildCache(plan.cache_dir)
+    if use_cache:
+        build_cache.check_format()
+    tools = tool_versions.tools_for(plan.version.version)
+    inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
+                                   archive_sha256=plan.runtime_entry.sha256, tools=tools,
+                                   exposed_env=exposed_to_install(plan))
+    home = runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
+    pip_env = pip_install.pip_environment(plan.host_env, plan.app_env, home,
+                                          plan.cache_dir / "pip", use_cache)
     command_env = build_environment.command_environment(
         pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
-    run_install_step(plan, installed, pip_env, command_env)
+    installed = restore_dependencies(plan, build_cache, inputs) if use_cache else None
+    if installed is None:
+        installed = install_python(plan, use_cache)
+        before = file_snapshot.snapshot(plan.app_dir, skip=(start_command.SLUG_DIR,))
+        run_install_step(plan, installed, pip_env, command_env)
+        written = file_snapshot.changed_files(before, plan.app_dir, skip=(start_command.SLUG_DIR,))
+        build_cache.save_install(inputs, installed.home, plan.app_dir, written)
     run_build_step(plan, command_env)
     check_functions_mode(plan, installed, command_env)
     write_start_files(plan)

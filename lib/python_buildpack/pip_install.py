@@ -22,22 +22,21 @@ from python_buildpack.tool_versions import ToolVersions
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 APP_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
 # Host variables that describe the network, not pip: still needed to reach the index.
-_HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY",
+_HOST_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY",
                      "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 _PIP_FLAGS = ("--no-input", "--disable-pip-version-check", "--progress-bar", "off",
               "--no-warn-script-location")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)")
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]+(\S+)")
 
 
 def pip_environment(
     host_env: Mapping[str, str], app_env: Mapping[str, str], runtime: InstalledRuntime,
-    pip_cache: Path,
+    pip_cache: Path, use_cache: bool = True,
 ) -> dict[str, str]:
     env = {name: host_env[name] for name in _HOST_PASSTHROUGH if name in host_env}
     env["PATH"] = f"{runtime.home / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
     env.update({
-        "HOME": str(pip_cache.parent),
         "PIP_CONFIG_FILE": os.devnull,
         "XDG_CONFIG_DIRS": os.devnull,
         "PIP_CACHE_DIR": str(pip_cache),
@@ -45,38 +44,63 @@ def pip_environment(
         # Builds run as root in a throw-away container; the warning is noise.
         "PIP_ROOT_USER_ACTION": "ignore",
         "PYTHONUNBUFFERED": "1",
+        # pip's own modules need no bytecode in the slug; pip still compiles
+        # the packages it installs, so the app starts fast.
+        "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": env.get("LANG") or "C.UTF-8",
     })
     if SYSTEM_CA_BUNDLE.is_file():
         # A copied pip's certifi bundle may lack the CA of a TLS proxy; the
         # system bundle is what the build machine trusts.
         env["PIP_CERT"] = env["SSL_CERT_FILE"] = str(SYSTEM_CA_BUNDLE)
+    if not use_cache:
+        env["PIP_NO_CACHE_DIR"] = "1"
     env.update({name: app_env[name] for name in APP_PIP_SETTINGS if name in app_env})
     return env
 
 
-def requirement_names(requirements: Path, app_dir: Path, depth: int = 0) -> set[str]:
-    """Canonical project names in a requirements file, following `-r` inside the app."""
-    if depth > 5 or not requirements.is_file():
-        return set()
-    names: set[str] = set()
-    for line in requirements.read_text(errors="replace").splitlines():
-        include = _INCLUDE.match(line)
-        if include:
-            nested = (requirements.parent / include.group(1)).resolve()
-            if nested.is_relative_to(app_dir.resolve()):
-                names |= requirement_names(nested, app_dir, depth + 1)
+def requirement_files(app_dir: Path) -> list[Path]:
+    """requirements.txt and the files it includes (`-r`, `-c`) inside the app."""
+    found: list[Path] = []
+    pending = [app_dir / "requirements.txt"]
+    root = app_dir.resolve()
+    while pending and len(found) < 50:
+        current = pending.pop(0).resolve()
+        if current in found or not current.is_file() or not current.is_relative_to(root):
             continue
-        name = _NAME.match(line)
-        if name and not line.lstrip().startswith("-"):
-            names.add(canonicalize_name(name.group(1)))
+        found.append(current)
+        for line in current.read_text(errors="replace").splitlines():
+            include = _INCLUDE.match(line)
+            if include:
+                pending.append(current.parent / include.group(1))
+    return found
+
+
+def requirement_names(app_dir: Path) -> set[str]:
+    """Canonical project names in the app's requirement files."""
+    names: set[str] = set()
+    for path in requirement_files(app_dir):
+        for line in path.read_text(errors="replace").splitlines():
+            name = _NAME.match(line)
+            if name and not line.lstrip().startswith("-"):
+                names.add(canonicalize_name(name.group(1)))
     return names
 
 
-def install_build_tools(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
-    output.info(f"Build tools: {', '.join(tools.installer_requirements())}")
-    _pip(runtime, ["install", "--upgrade", *tools.installer_requirements()], env,
-         "install the build tools (pip, setuptools, wheel)")
+def installed_pip_version(runtime: InstalledRuntime) -> str | None:
+    """pip's version from its dist-info directory name (no interpreter start-up)."""
+    for dist_info in runtime.home.glob("lib/python*/site-packages/pip-*.dist-info"):
+        return dist_info.name[len("pip-"):-len(".dist-info")]
+    return None
+
+
+def ensure_pip(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
+    current = installed_pip_version(runtime)
+    if not tools.pip_is_too_old(current):
+        output.info(f"Using pip {current}")
+        return
+    output.info(f"Upgrading pip {current or '(none)'} to {tools.pip}")
+    _pip(runtime, ["install", f"pip=={tools.pip}"], env, f"install pip {tools.pip}")
 
 
 def install_requirements(
@@ -88,11 +112,6 @@ def install_requirements(
         arguments = ["--requirement", "requirements.txt", *arguments]
     if arguments:
         _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
-
-
-def names_server(app_dir: Path) -> bool:
-    """Whether the app's requirements name gunicorn (then theirs is used)."""
-    return "gunicorn" in requirement_names(app_dir / "requirements.txt", app_dir)
 
 
 def install_server(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:

@@ -8,6 +8,7 @@ the new place.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import errors, relocate
+from python_buildpack import errors, output, relocate
 from python_buildpack.mirror import Mirror, RuntimeEntry
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
@@ -40,14 +41,26 @@ def archive_cache_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
     return cache_dir / f"{entry.sha256[:16]}-{Path(entry.url).name}"
 
 
-def fetch_archive(mirror: Mirror, entry: RuntimeEntry, cache_dir: Path) -> tuple[Path, bool]:
+def fetch_archive(mirror: Mirror, entry: RuntimeEntry, cache_dir: Path,
+                  reuse: bool = True) -> tuple[Path, bool]:
     """Return the verified archive path, downloading it unless the cache has it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = archive_cache_path(cache_dir, entry)
-    if path.is_file():
-        return path, True
+    if reuse and path.is_file():
+        if file_sha256(path) == entry.sha256:
+            return path, True
+        output.info("Discarding a corrupt cached runtime archive")
+        path.unlink(missing_ok=True)
     mirror.download(entry, path)
     return path, False
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def install_runtime(archive: Path, version: str, home: Path) -> InstalledRuntime:

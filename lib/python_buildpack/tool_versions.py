@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 
 @dataclass(frozen=True)
 class ToolVersions:
     pip: str
-    setuptools: str
-    wheel: str
+    setuptools: str | None
+    wheel: str | None
     gunicorn: str
 
     def server_requirement(self) -> str:
         return f"gunicorn=={self.gunicorn}"
 
-    def installer_requirements(self) -> list[str]:
-        return [f"pip=={self.pip}", f"setuptools=={self.setuptools}", f"wheel=={self.wheel}"]
+    def companion_requirements(self, named: set[str]) -> list[str]:
+        """setuptools and wheel for the app's pip run, unless the app names them."""
+        pins = {"setuptools": self.setuptools, "wheel": self.wheel}
+        return [f"{name}=={version}" for name, version in pins.items() if version and name not in named]
+
+    def pip_is_too_old(self, installed: str | None) -> bool:
+        try:
+            return installed is None or Version(installed) < Version(self.pip)
+        except InvalidVersion:
+            return True
 
 
-def _table() -> dict[str, dict[str, str]]:
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, dict[str, str | None]]:
     text = resources.files("python_buildpack").joinpath("data/tools.yaml").read_text()
-    table: dict[str, dict[str, str]] = yaml.safe_load(text)
+    table: dict[str, dict[str, str | None]] = yaml.safe_load(text)
     return table
 
 
 def tools_for(python_version: str) -> ToolVersions:
     line = ".".join(python_version.split(".")[:2])
     table = _table()
-    return ToolVersions(**table.get(line, table["default"]))
+    return ToolVersions(**table.get(line, table["default"]))  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ def test_every_python_line_builds_serves_and_stops(
     (app / ".python-version").write_text(line + "\n")
     result = compile_app(runtime_mirror.url, app, shared_cache)
     assert result.returncode == 0, result.output
-    assert f"Installing Python {version}" in result.output
+    assert f"-----> Python {version}" in result.output
     assert f"Chosen from .python-version ({line})" in result.output
     slug = move_slug(app, tmp_path / "elsewhere")
 
@@ -72,7 +72,7 @@ def test_app_builds_moves_serves_and_stops_on_sigterm(
 ) -> None:
     runtime_mirror.ensure(version)
     slug, result = build_and_move(runtime_mirror, fixture, tmp_path, shared_cache)
-    assert f"Installing Python {version}" in result.output
+    assert f"-----> Python {version}" in result.output
 
     with start_slug(slug, web_command(slug), tmp_path / "web.log") as app:
         status, body = wait_for_http(app, "/")

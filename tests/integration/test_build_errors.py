@@ -136,7 +136,7 @@ def test_other_runtime_is_refused(runtime_mirror: RuntimeMirror, tmp_path: Path)
     app = copy_fixture("flask-app", tmp_path)
     (app / "leanengine.yaml").write_text("runtime: nodejs\n")
     assert_user_error(compile_with(app, tmp_path / "cache", runtime_mirror.url),
-                      "leanengine-yaml::other-runtime", "'nodejs'")
+                      "leanengine-yaml::other-runtime", '"nodejs"')
 
 
 def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_build_root_in_a_monorepo(mirror: RuntimeMirror, shared_cache: Path, tmp
     upload = copy_fixture("monorepo-app", tmp_path / "build")
     assert run_bin("detect", upload).stdout == "Python\n"
     result = build_ok(mirror, upload, shared_cache)
-    assert "Installing Python 3.11.7" in result.output  # backend/.python-version
+    assert "-----> Python 3.11.7" in result.output  # backend/.python-version
     slug = move_slug(upload, tmp_path / "moved")
     assert web_command(slug).startswith("cd backend && gunicorn")
     assert serve(slug, "/", tmp_path / "web.log") == (200, "backend in backend on 3.11, build ran: True\n")

@@ -1,0 +1,171 @@
+"""The build cache in CACHE_DIR: layers keyed by their step's inputs.
+
+Layout of ``CACHE_DIR/python-buildpack``::
+
+    format.json            layer format and machine architecture of this cache
+    runtimes/              verified runtime archives (see runtime.py)
+    pip/                   pip's own download and wheel cache, kept across invalidations
+    layers/install/<key>/  the install step's result: python/ (the runtime with the
+                           app's packages), app-files/ (files install commands wrote
+                           into the app), metadata.json (the inputs), complete
+    last-install.json      the inputs of the last successful install step (for "why")
+
+A layer is written beside and renamed into place only after its step
+succeeded, under an exclusive lock; restores take a shared lock. Anything
+unreadable, half-written or from another format or architecture is discarded
+with a notice; the cache never fails a build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from python_buildpack import commands, output
+from python_buildpack.install_inputs import LAYER_FORMAT, InstallInputs
+
+_KEEP_LAYERS = 3
+_COMPLETE = "complete"
+
+
+class BuildCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.layers = root / "layers" / "install"
+
+    # --- locking and validation ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self, exclusive: bool) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+
+    def _expected_format(self) -> dict[str, object]:
+        return {"layer_format": LAYER_FORMAT, "arch": platform.machine()}
+
+    def check_format(self) -> None:
+        """Discard layers from another layer format or architecture, or unreadable ones."""
+        format_file = self.root / "format.json"
+        with self.locked(exclusive=True):
+            try:
+                found = json.loads(format_file.read_text())
+            except (OSError, ValueError):
+                found = None
+            if found == self._expected_format():
+                return
+            if found is not None or self.layers.exists():
+                output.info("Discarding the build cache: it was written by another buildpack "
+                            "format or machine, or is unreadable")
+                shutil.rmtree(self.root / "layers", ignore_errors=True)
+                (self.root / "last-install.json").unlink(missing_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True)
+            _write_json_atomically(format_file, self._expected_format())
+
+    # --- the install layer ----------------------------------------------------------
+
+    def last_install_inputs(self) -> dict[str, Any] | None:
+        try:
+            value = json.loads((self.root / "last-install.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def find_install_layer(self, inputs: InstallInputs) -> Path | None:
+        layer = self.layers / inputs.digest()
+        if not (layer / _COMPLETE).is_file() or not (layer / "python" / "bin").is_dir():
+            return None
+        try:
+            metadata = json.loads((layer / "metadata.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return layer if metadata.get("inputs") == inputs.as_dict() else None
+
+    def restore_install(self, layer: Path, python_home: Path, app_dir: Path) -> str | None:
+        """Copy the layer into the slug; return the path it was built at (or None if unusable)."""
+        with self.locked(exclusive=False):
+            if not (layer / _COMPLETE).is_file():
+                return None
+            metadata = json.loads((layer / "metadata.json").read_text())
+            if python_home.exists():
+                shutil.rmtree(python_home)
+            python_home.parent.mkdir(parents=True, exist_ok=True)
+            _copy_tree(layer / "python", python_home)
+            app_files = layer / "app-files"
+            if app_files.is_dir():
+                _copy_contents(app_files, app_dir)
+            os.utime(layer / _COMPLETE)  # most recently used layers are kept
+        built_at = metadata.get("python_home")
+        return built_at if isinstance(built_at, str) else None
+
+    def discard_install(self, layer: Path) -> None:
+        with self.locked(exclusive=True):
+            shutil.rmtree(layer, ignore_errors=True)
+
+    def save_install(self, inputs: InstallInputs, python_home: Path, app_dir: Path,
+                     app_files: list[Path]) -> None:
+        """Store the install step's result; a failure to save only warns."""
+        try:
+            with self.locked(exclusive=True):
+                self._save_install_locked(inputs, python_home, app_dir, app_files)
+        except OSError as exc:
+            output.warning("The build cache could not be saved; the next build will reinstall",
+                           f"{exc.strerror or exc} ({exc.filename or self.root})")
+        except commands.CommandFailed as failure:
+            output.warning("The build cache could not be saved; the next build will reinstall",
+                           "\n".join(failure.tail[-3:]))
+
+    def _save_install_locked(self, inputs: InstallInputs, python_home: Path, app_dir: Path,
+                             app_files: list[Path]) -> None:
+        self.layers.mkdir(parents=True, exist_ok=True)
+        # Saves hold the exclusive lock, so any staging directory is a killed build's.
+        for stale in self.layers.glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.layers))
+        try:
+            _copy_tree(python_home, staging / "python")
+            for path in app_files:
+                target = staging / "app-files" / path.relative_to(app_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            _write_json_atomically(staging / "metadata.json",
+                                   {"inputs": inputs.as_dict(), "python_home": str(python_home)})
+            (staging / _COMPLETE).write_text("")
+            final = self.layers / inputs.digest()
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _write_json_atomically(self.root / "last-install.json", inputs.as_dict())
+        self._prune()
+
+    def _prune(self) -> None:
+        layers = sorted((p for p in self.layers.iterdir() if (p / _COMPLETE).is_file()),
+                        key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
+        for old in layers[_KEEP_LAYERS:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    # cp keeps links and modes and is several times faster than shutil.copytree
+    # on thousands of small files; --reflink shares blocks where the filesystem can.
+    commands.capture(["cp", "-a", "--reflink=auto", str(source), str(destination)])
+
+
+def _copy_contents(source: Path, destination: Path) -> None:
+    commands.capture(["cp", "-a", "--reflink=auto", f"{source}/.", str(destination)])
+
+
+def _write_json_atomically(path: Path, value: object) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial.write_text(json.dumps(value, indent=1, sort_keys=True))
+    os.replace(partial, path)

@@ -1,0 +1,132 @@
+"""The inputs of the install step: what its cache layer is keyed on.
+
+When any of them changes, the install step (and every later step) reruns; the
+build log names each change. `explain_changes` is pure; `gather` reads files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from python_buildpack import BUILDPACK_VERSION, leanengine_yaml, pip_install
+from python_buildpack.tool_versions import ToolVersions
+
+# Bump when the layer's layout or meaning changes: older layers are discarded.
+LAYER_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class InstallInputs:
+    buildpack: str
+    arch: str
+    python: str
+    archive_sha256: str
+    python_version_file: str
+    requirements: str
+    install_steps: str
+    required_files: str
+    tools: str
+    system_dependencies: str
+    web_server: str
+    exposed_env: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(canonical).hexdigest()[:24]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+_SIMPLE_CHANGES = {
+    "buildpack": "the buildpack version changed",
+    "arch": "the machine architecture changed",
+    "archive_sha256": "the Python runtime archive changed",
+    "python_version_file": ".python-version changed",
+    "requirements": "requirements.txt changed",
+    "install_steps": "the install commands in leanengine.yaml changed",
+    "required_files": "files named by `require` changed",
+    "tools": "the pinned build tools changed",
+    "system_dependencies": "systemDependencies changed",
+    "web_server": "the web command changed between `run:` and the default server",
+}
+
+
+def explain_changes(previous: Mapping[str, object] | None, current: InstallInputs) -> list[str]:
+    """Why the install step reruns, one reason per changed input."""
+    if previous is None:
+        return ["no cached dependencies yet"]
+    now = current.as_dict()
+    reasons = []
+    implied: set[str] = set()
+    if previous.get("python") != now["python"]:
+        reasons.append(f"Python changed from {previous.get('python')} to {now['python']}")
+        implied = {"archive_sha256", "tools"}  # another version has its own archive and tools
+    reasons += [text for key, text in _SIMPLE_CHANGES.items()
+                if key not in implied and previous.get(key) != now[key]]
+    before = previous.get("exposed_env")
+    before_env: Mapping[str, object] = before if isinstance(before, dict) else {}
+    changed = sorted(name for name in set(before_env) | set(current.exposed_env)
+                     if before_env.get(name) != current.exposed_env.get(name))
+    if changed:
+        reasons.append(f"environment variables for the install step changed: {', '.join(changed)}")
+    return reasons or ["the cached dependencies are gone or unusable"]
+
+
+def _digest_bytes(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(len(chunk).to_bytes(8, "big"))
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_chunks(paths: Iterable[Path], root: Path) -> Iterable[bytes]:
+    for path in paths:
+        yield str(path.relative_to(root)).encode()
+        yield path.read_bytes()
+
+
+def _tree_files(root: Path, target: Path) -> list[Path]:
+    """Regular files at or under target that stay inside root (links are not followed out)."""
+    resolved = target.resolve()
+    if not resolved.is_relative_to(root):
+        return []
+    if resolved.is_file():
+        return [resolved]
+    return sorted(p.resolve() for p in resolved.rglob("*")
+                  if p.is_file() and p.resolve().is_relative_to(root))
+
+
+def gather(
+    app_dir: Path,
+    config: leanengine_yaml.LeanEngineConfig,
+    *,
+    python: str,
+    archive_sha256: str,
+    tools: ToolVersions,
+    exposed_env: Mapping[str, str],
+) -> InstallInputs:
+    root = app_dir.resolve()
+    version_file = app_dir / ".python-version"
+    required = [path for name in config.required_files for path in _tree_files(root, app_dir / name)]
+    return InstallInputs(
+        buildpack=f"{BUILDPACK_VERSION}/{LAYER_FORMAT}",
+        arch=platform.machine(),
+        python=python,
+        archive_sha256=archive_sha256,
+        python_version_file=_digest_bytes([version_file.read_bytes()]) if version_file.is_file() else "",
+        requirements=_digest_bytes(_file_chunks(pip_install.requirement_files(app_dir), root)),
+        install_steps=repr(config.install),
+        required_files=_digest_bytes(_file_chunks(required, root)),
+        tools=repr(tools),
+        system_dependencies=",".join(config.system_dependencies),
+        web_server="run" if config.run else "default",
+        # Values are hashed: the layer's metadata must not hold secrets.
+        exposed_env={name: _digest_bytes([value.encode()]) for name, value in sorted(exposed_env.items())},
+    )

@@ -1,0 +1,259 @@
+"""The layered build cache: reuse when nothing changed, every invalidation rule
+explained, killed and concurrent builds, corrupt caches, BUILD_NO_CACHE."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers import (
+    REPO,
+    Result,
+    RuntimeMirror,
+    compile_app,
+    copy_fixture,
+    host_environment,
+    http_server,
+    move_slug,
+    start_slug,
+    stop_with_sigterm,
+    wait_for_http,
+    web_command,
+    write_env_dir,
+)
+
+pytestmark = pytest.mark.integration
+RESTORED = "Restored Python and dependencies from the cache: install inputs unchanged"
+
+
+@pytest.fixture
+def mirror(runtime_mirror: RuntimeMirror) -> RuntimeMirror:
+    runtime_mirror.ensure("3.11.7", "3.12.1")
+    return runtime_mirror
+
+
+def build(mirror_url: str, source: Path, workdir: Path, cache: Path, env_dir: Path | None = None,
+          **extra: str) -> tuple[Path, Result]:
+    """Build a fresh copy of source in a new directory (platforms build in a new place each time)."""
+    app = workdir / f"build-{len(list(workdir.glob('build-*')))}"
+    shutil.copytree(source, app, symlinks=True)
+    result = compile_app(mirror_url, app, cache, env_dir, **extra)
+    assert result.returncode == 0, result.output
+    return app, result
+
+
+def serves(slug: Path, log: Path, expected: str) -> None:
+    with start_slug(slug, web_command(slug), log) as app:
+        assert wait_for_http(app, "/") == (200, expected)
+        stop_with_sigterm(app)
+
+
+def layers(cache: Path) -> list[str]:
+    directory = cache / "python-buildpack" / "layers" / "install"
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def test_nothing_changed_restores_and_the_restored_slug_serves_after_a_move(
+    mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    app, result = build(mirror.url, source, tmp_path, cache)
+    assert RESTORED in result.output
+    assert "-----> Installing" not in result.output
+    slug = move_slug(app, tmp_path / "moved")
+    serves(slug, tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+
+
+def test_files_written_by_install_commands_come_back_with_the_layer(
+    mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    source = copy_fixture("yaml-install-build-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    app, result = build(mirror.url, source, tmp_path, cache)
+    assert RESTORED in result.output
+    assert (app / "installed-by.txt").read_text() == "flask flask"
+
+
+def _change_requirements(app: Path) -> None:
+    (app / "requirements.txt").write_text("Flask>=2,<4\nsix==1.17.0\n")
+
+
+def _change_python(app: Path) -> None:
+    (app / ".python-version").write_text("3.11\n")
+
+
+def _change_install(app: Path) -> None:
+    (app / "leanengine.yaml").write_text("install:\n  - use: default\n  - echo extra step\n")
+
+
+def _change_run(app: Path) -> None:
+    (app / "leanengine.yaml").write_text("run: gunicorn -b 0.0.0.0:$LEANCLOUD_APP_PORT wsgi:application\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "reasons"),
+    [
+        (_change_requirements, ["requirements.txt changed"]),
+        (_change_python, ["Python changed from 3.12.1 to 3.11.7", ".python-version changed"]),
+        (_change_install, ["the install commands in leanengine.yaml changed"]),
+        (_change_run, ["the web command changed between `run:` and the default server"]),
+    ],
+)
+def test_each_input_change_reinstalls_and_says_why(
+    mirror: RuntimeMirror, tmp_path: Path, change: object, reasons: list[str]
+) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    change(source)  # type: ignore[operator]
+    _, result = build(mirror.url, source, tmp_path, cache)
+    assert f"Installing dependencies: {'; '.join(reasons)}" in result.output
+    assert RESTORED not in result.output
+
+
+def test_required_file_change_invalidates(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("require-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    (source / "vendor" / "greeting" / "greeting" / "__init__.py").write_text('MESSAGE = "changed"\n')
+    app, result = build(mirror.url, source, tmp_path, cache)
+    assert "Installing dependencies: files named by `require` changed" in result.output
+    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "changed\n")
+
+
+def test_exposed_variable_change_invalidates_but_hidden_ones_do_not(
+    mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "e1", {"MY_FLAG": "one-value"}))
+    _, hidden = build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "e2", {"MY_FLAG": "two-value"}))
+    assert RESTORED in hidden.output
+    (source / "leanengine.yaml").write_text("exposeEnvironmentsOnBuild: true\n")
+    build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "e3", {"MY_FLAG": "two-value"}))
+    _, exposed = build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "e4", {"MY_FLAG": "3-value"}))
+    assert "environment variables for the install step changed: MY_FLAG" in exposed.output
+    assert "3-value" not in exposed.output
+    metadata = "".join(p.read_text() for p in (tmp_path / "cache").rglob("*.json"))
+    assert "two-value" not in metadata  # only digests of values are kept
+
+
+def test_changed_runtime_archive_invalidates(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """Same version, another archive (repacked with other gzip settings, so another sha256)."""
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror.directory, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    with http_server(copy) as url:
+        build(url, source, tmp_path, cache)
+        entry = next(r for r in manifest["runtimes"] if r["version"] == "3.12.1")
+        archive = copy / entry["url"]
+        archive.write_bytes(gzip.compress(gzip.decompress(archive.read_bytes()), compresslevel=1))
+        entry["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        _, result = build(url, source, tmp_path, cache)
+    assert "Installing dependencies: the Python runtime archive changed" in result.output
+    assert "Downloaded cpython-3.12.1" in result.output
+
+
+def test_build_no_cache_ignores_every_layer(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    app, result = build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "env", {"BUILD_NO_CACHE": "1"}))
+    assert "BUILD_NO_CACHE is set: every cached layer is ignored" in result.output
+    assert "Downloaded cpython-3.12.1" in result.output
+    assert "Using cached" not in result.output
+    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+
+
+@pytest.mark.parametrize("damage", ["format", "metadata", "python-binary", "archive"])
+def test_corrupt_cache_is_discarded_never_fatal(mirror: RuntimeMirror, tmp_path: Path, damage: str) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    root = cache / "python-buildpack"
+    [layer] = layers(cache)
+    if damage == "format":
+        (root / "format.json").write_text("{not json")
+    elif damage == "metadata":
+        (root / "layers" / "install" / layer / "metadata.json").write_text("\x00\x01")
+    elif damage == "python-binary":
+        for binary in (root / "layers" / "install" / layer / "python" / "lib").glob("libpython*.so.1.0"):
+            binary.write_bytes(b"truncated")
+    else:
+        (root / "layers" / "install" / layer / "complete").unlink()
+        for archive in (root / "runtimes").iterdir():
+            archive.write_bytes(archive.read_bytes()[:1000])
+    app, result = build(mirror.url, source, tmp_path, cache)
+    assert RESTORED not in result.output
+    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+    expected_notice = {
+        "format": "Discarding the build cache",
+        "metadata": "Installing dependencies:",
+        "python-binary": "Discarding a corrupt cached install layer",
+        "archive": "Discarding a corrupt cached runtime archive",
+    }[damage]
+    assert expected_notice in result.output
+
+
+def test_killed_build_then_a_good_one(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    for marker in ("-----> Installing dependencies", "Successfully installed"):
+        app = tmp_path / f"killed-{len(marker)}"
+        shutil.copytree(source, app)
+        env = host_environment(PYTHON_RUNTIME_MIRROR=mirror.url)
+        process = subprocess.Popen([str(REPO / "bin" / "compile"), str(app), str(cache)], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            if marker in line:
+                break
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+    app, _result = build(mirror.url, source, tmp_path, cache)
+    assert not list((cache / "python-buildpack").rglob(".staging-*"))
+    assert not list((cache / "python-buildpack").rglob("*.part"))
+    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+    _, again = build(mirror.url, source, tmp_path, cache)
+    assert RESTORED in again.output
+
+
+def test_two_concurrent_builds_of_one_app_on_one_cache(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    apps = [tmp_path / "a", tmp_path / "b"]
+    results: list[Result] = []
+    for app in apps:
+        shutil.copytree(source, app)
+
+    def run(app: Path) -> None:
+        results.append(compile_app(mirror.url, app, cache))
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join(600)
+    assert [r.returncode for r in results] == [0, 0], "\n".join(r.output for r in results)
+    for index, app in enumerate(apps):
+        serves(move_slug(app, tmp_path / f"moved-{index}"), tmp_path / f"web-{index}.log",
+               "Hello from Flask on Python 3.12\n")
+    assert len(layers(cache)) == 1
