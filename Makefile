@@ -7,7 +7,7 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration clean
+.PHONY: demo test lint unit integration bench clean
 
 $(VENV)/.installed: requirements/buildpack.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,6 @@ demo: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python scripts/bench.py

@@ -90,6 +90,20 @@ class BuildCache:
             return None
         return layer if metadata.get("inputs") == inputs.as_dict() else None
 
+    def find_update_base(self, inputs: InstallInputs) -> Path | None:
+        """The newest layer that differs from inputs only in requirements.txt."""
+        wanted = {k: v for k, v in inputs.as_dict().items() if k != "requirements"}
+        candidates = sorted((p for p in self.layers.glob("*") if (p / _COMPLETE).is_file()),
+                            key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
+        for layer in candidates:
+            try:
+                found = json.loads((layer / "metadata.json").read_text())["inputs"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if isinstance(found, dict) and {k: v for k, v in found.items() if k != "requirements"} == wanted:
+                return layer
+        return None
+
     def restore_install(self, layer: Path, python_home: Path, app_dir: Path) -> str | None:
         """Copy the layer into the slug; return the path it was built at (or None if unusable)."""
         with self.locked(exclusive=False):

@@ -122,14 +122,35 @@ def install_python(plan: BuildPlan, use_cache: bool) -> runtime.InstalledRuntime
     return runtime.install_runtime(archive, entry.version, slug_python_home(plan))
 
 
+def can_update_in_place(plan: BuildPlan) -> bool:
+    """Only the default install of plain requirements can be updated on top of an
+    older environment: pip then adds what changed and orphans are removed."""
+    return plan.config.install == (UseDefault(),) and \
+        pip_install.plain_requirements(plan.app_dir) is not None
+
+
 def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: InstallInputs
-                         ) -> runtime.InstalledRuntime | None:
-    """The cached install layer when the install step's inputs are unchanged."""
+                         ) -> tuple[runtime.InstalledRuntime | None, bool]:
+    """The cached install layer when the install step's inputs are unchanged
+    (done), or one to update in place when only requirements.txt changed."""
     layer = build_cache.find_install_layer(inputs)
-    if layer is None:
-        reasons = install_inputs.explain_changes(build_cache.last_install_inputs(), inputs)
-        output.info(f"Installing dependencies: {'; '.join(reasons)}")
-        return None
+    if layer is not None:
+        installed = restore_layer(plan, build_cache, layer)
+        if installed is not None:
+            output.info("Restored Python and dependencies from the cache: install inputs unchanged")
+            return installed, False
+    reasons = "; ".join(install_inputs.explain_changes(build_cache.last_install_inputs(), inputs))
+    base = build_cache.find_update_base(inputs) if can_update_in_place(plan) else None
+    if base is not None:
+        installed = restore_layer(plan, build_cache, base)
+        if installed is not None:
+            output.info(f"Updating the cached dependencies in place: {reasons}")
+            return installed, True
+    output.info(f"Installing dependencies: {reasons}")
+    return None, False
+
+
+def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runtime.InstalledRuntime | None:
     home = slug_python_home(plan)
     try:
         built_at = build_cache.restore_install(layer, home, plan.app_dir)
@@ -143,17 +164,19 @@ def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: Insta
         output.info("Discarding a corrupt cached install layer; installing afresh")
         build_cache.discard_install(layer)
         return None
-    output.info("Restored Python and dependencies from the cache: install inputs unchanged")
     return installed
 
 
 def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
-                     pip_env: Mapping[str, str], command_env: Mapping[str, str]) -> None:
-    output.heading("Installing dependencies")
+                     pip_env: Mapping[str, str], command_env: Mapping[str, str],
+                     in_place: bool = False) -> None:
+    output.heading("Updating dependencies" if in_place else "Installing dependencies")
     tools = tool_versions.tools_for(installed.version)
     for step in plan.config.install:
         if isinstance(step, UseDefault):
-            run_default_install(plan, installed, tools, pip_env)
+            roots = run_default_install(plan, installed, tools, pip_env)
+            if in_place:
+                pip_install.remove_orphans(installed, roots, pip_env)
         elif isinstance(step, Command):
             hooks.run_command("install", step, plan.app_dir, command_env)
     if plan.config.run is None:
@@ -161,15 +184,19 @@ def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
 
 
 def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
-                        tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> None:
+                        tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> list[str]:
     """pip (upgraded only when too old), then one resolver run for the app's
-    requirements, the line's setuptools/wheel and the web server."""
-    pip_install.ensure_pip(installed, tools, pip_env)
+    requirements, the line's setuptools/wheel and the web server. Returns the
+    requirements that were asked for (plain ones only)."""
     named = pip_install.requirement_names(plan.app_dir)
-    extra = tools.companion_requirements(named)
+    companions = tools.companion_requirements(named)
+    early = companions if tools.companions_go_first() else []
+    pip_install.ensure_build_tools(installed, tools, early, pip_env)
+    extra = [] if early else list(companions)
     if plan.config.run is None and "gunicorn" not in named:
         extra.append(tools.server_requirement())
     pip_install.install_requirements(installed, plan.app_dir, pip_env, tuple(extra))
+    return (pip_install.plain_requirements(plan.app_dir) or []) + early + extra
 
 
 def ensure_web_server(plan: BuildPlan, installed: runtime.InstalledRuntime,
@@ -244,14 +271,15 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
                                           plan.cache_dir / "pip", use_cache)
     command_env = build_environment.command_environment(
         pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
-    installed = restore_dependencies(plan, build_cache, inputs) if use_cache else None
-    if installed is None:
-        installed = install_python(plan, use_cache)
+    installed, in_place = restore_dependencies(plan, build_cache, inputs) if use_cache else (None, False)
+    if installed is None or in_place:
+        installed = installed or install_python(plan, use_cache)
         before = file_snapshot.snapshot(plan.app_dir, skip=(start_command.SLUG_DIR,))
-        run_install_step(plan, installed, pip_env, command_env)
+        run_install_step(plan, installed, pip_env, command_env, in_place)
         written = file_snapshot.changed_files(before, plan.app_dir, skip=(start_command.SLUG_DIR,))
         build_cache.save_install(inputs, installed.home, plan.app_dir, written)
     run_build_step(plan, command_env)
+    runtime.trim_for_run_time(installed.home)
     check_functions_mode(plan, installed, command_env)
     write_start_files(plan)
     output.heading(f"Build succeeded in {time.monotonic() - started:.1f}s")

@@ -8,11 +8,14 @@ only `PIP_INDEX_URL` / `PIP_EXTRA_INDEX_URL` from the app's ENV_DIR are honoured
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from python_buildpack import commands, errors, output, relocate
@@ -24,8 +27,8 @@ APP_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
 # Host variables that describe the network, not pip: still needed to reach the index.
 _HOST_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY",
                      "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
-_PIP_FLAGS = ("--no-input", "--disable-pip-version-check", "--progress-bar", "off",
-              "--no-warn-script-location")
+_PIP_FLAGS = ("--no-input", "--disable-pip-version-check")
+_INSTALL_FLAGS = ("--progress-bar", "off", "--no-warn-script-location")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]+(\S+)")
 
@@ -44,9 +47,6 @@ def pip_environment(
         # Builds run as root in a throw-away container; the warning is noise.
         "PIP_ROOT_USER_ACTION": "ignore",
         "PYTHONUNBUFFERED": "1",
-        # pip's own modules need no bytecode in the slug; pip still compiles
-        # the packages it installs, so the app starts fast.
-        "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": env.get("LANG") or "C.UTF-8",
     })
     if SYSTEM_CA_BUNDLE.is_file():
@@ -94,13 +94,17 @@ def installed_pip_version(runtime: InstalledRuntime) -> str | None:
     return None
 
 
-def ensure_pip(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
+def ensure_build_tools(runtime: InstalledRuntime, tools: ToolVersions, early: list[str],
+                       env: Mapping[str, str]) -> None:
+    """Upgrade pip when it is older than the line's pin, together with the
+    tools that must be there before the requirements (`early`)."""
     current = installed_pip_version(runtime)
-    if not tools.pip_is_too_old(current):
+    wanted = ([f"pip=={tools.pip}"] if tools.pip_is_too_old(current) else []) + early
+    if not wanted:
         output.info(f"Using pip {current}")
         return
-    output.info(f"Upgrading pip {current or '(none)'} to {tools.pip}")
-    _pip(runtime, ["install", f"pip=={tools.pip}"], env, f"install pip {tools.pip}")
+    output.info(f"Build tools: {', '.join(wanted)} (pip {current or 'missing'} in the runtime)")
+    _pip(runtime, ["install", *wanted], env, "install the build tools")
 
 
 def install_requirements(
@@ -112,6 +116,39 @@ def install_requirements(
         arguments = ["--requirement", "requirements.txt", *arguments]
     if arguments:
         _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
+
+
+def plain_requirements(app_dir: Path) -> list[str] | None:
+    """The app's requirements if every line is a plain PEP 508 requirement
+    (no paths, URLs, editables or options other than -r/-c); else None."""
+    plain: list[str] = []
+    for path in requirement_files(app_dir):
+        for raw in path.read_text(errors="replace").splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#") or _INCLUDE.match(line):
+                continue
+            if line.startswith("-") or line.endswith("\\"):
+                return None
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                return None
+            if requirement.url:
+                return None
+            plain.append(line)
+    return plain
+
+
+def remove_orphans(runtime: InstalledRuntime, roots: list[str], env: Mapping[str, str]) -> list[str]:
+    """Uninstall what no root requirement needs any more (after an in-place update)."""
+    script = resources.files("python_buildpack").joinpath("data/find_orphans.py")
+    with resources.as_file(script) as path:
+        found = commands.capture([str(runtime.python), str(path), json.dumps(roots)], env=env)
+    orphans: list[str] = json.loads(found.strip().splitlines()[-1])
+    if orphans:
+        output.info(f"Removing packages no requirement needs any more: {', '.join(orphans)}")
+        _pip(runtime, ["uninstall", "--yes", *orphans], env, "remove unneeded packages")
+    return orphans
 
 
 def install_server(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
@@ -128,7 +165,8 @@ def has_module(runtime: InstalledRuntime, module: str, env: Mapping[str, str]) -
 
 def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], step: str,
          cwd: Path | None = None) -> None:
-    argv = [str(runtime.python), "-m", "pip", *arguments, *_PIP_FLAGS]
+    flags = _PIP_FLAGS + (_INSTALL_FLAGS if arguments[0] == "install" else ())
+    argv = [str(runtime.python), "-m", "pip", *arguments, *flags]
     try:
         commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:

@@ -82,6 +82,14 @@ def install_runtime(archive: Path, version: str, home: Path) -> InstalledRuntime
     return InstalledRuntime(version=version, home=home)
 
 
+def trim_for_run_time(home: Path) -> None:
+    """Leave out of the slug what only builds need: pip's bytecode (pip runs at
+    build time, from the cache layer that keeps it) and the C headers."""
+    for cache_dir in home.glob("lib/python*/site-packages/pip/**/__pycache__"):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    shutil.rmtree(home / "include", ignore_errors=True)
+
+
 def _repoint_prefix(unpacked: Path, final_home: Path) -> None:
     metadata_path = unpacked / METADATA_NAME
     if not metadata_path.is_file():

@@ -25,6 +25,12 @@ class ToolVersions:
         pins = {"setuptools": self.setuptools, "wheel": self.wheel}
         return [f"{name}=={version}" for name, version in pins.items() if version and name not in named]
 
+    def companions_go_first(self) -> bool:
+        """pip before 22.1 runs a legacy project's setup.py in the target
+        environment (no isolated build when setuptools is missing), so on those
+        lines setuptools and wheel must be installed before the requirements."""
+        return Version(self.pip) < Version("22.1")
+
     def pip_is_too_old(self, installed: str | None) -> bool:
         try:
             return installed is None or Version(installed) < Version(self.pip)

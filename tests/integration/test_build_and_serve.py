@@ -83,10 +83,10 @@ def test_app_builds_moves_serves_and_stops_on_sigterm(
 
 
 def test_default_server_logs_access_and_takes_workers_from_environment(
-    runtime_mirror: RuntimeMirror, shared_cache: Path, tmp_path: Path,
+    runtime_mirror: RuntimeMirror, tmp_path: Path,
 ) -> None:
     runtime_mirror.ensure("3.12.1")
-    slug, result = build_and_move(runtime_mirror, "flask-app", tmp_path, shared_cache)
+    slug, result = build_and_move(runtime_mirror, "flask-app", tmp_path, tmp_path / "cache")
     assert "Added gunicorn" in result.output
 
     with start_slug(slug, web_command(slug), tmp_path / "a.log", env={"WEB_CONCURRENCY": "3"}) as app:

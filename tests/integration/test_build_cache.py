@@ -105,7 +105,7 @@ def _change_run(app: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "reasons"),
     [
-        (_change_requirements, ["requirements.txt changed"]),
+        (_change_requirements, ["requirements.txt changed"]),  # updated in place, see below
         (_change_python, ["Python changed from 3.12.1 to 3.11.7", ".python-version changed"]),
         (_change_install, ["the install commands in leanengine.yaml changed"]),
         (_change_run, ["the web command changed between `run:` and the default server"]),
@@ -119,8 +119,45 @@ def test_each_input_change_reinstalls_and_says_why(
     build(mirror.url, source, tmp_path, cache)
     change(source)  # type: ignore[operator]
     _, result = build(mirror.url, source, tmp_path, cache)
-    assert f"Installing dependencies: {'; '.join(reasons)}" in result.output
+    prefix = "Updating the cached dependencies in place" if change is _change_requirements \
+        else "Installing dependencies"
+    assert f"{prefix}: {'; '.join(reasons)}" in result.output
     assert RESTORED not in result.output
+
+
+def test_requirements_change_updates_in_place_and_removes_orphans(
+    mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    (source / "requirements.txt").write_text("Flask>=2,<4\nrequests[socks]==2.32.5\n")
+    _, added = build(mirror.url, source, tmp_path, cache)
+    assert "Updating the cached dependencies in place: requirements.txt changed" in added.output
+    installed_line = next(line for line in added.output.splitlines() if "Successfully installed" in line)
+    assert "requests-2.32.5" in installed_line
+    assert "PySocks-" in installed_line  # the extra's dependency
+    assert "Flask-" not in installed_line  # already there: not reinstalled
+
+    (source / "requirements.txt").write_text("Flask>=2,<4\nsix==1.17.0\n")
+    app, removed = build(mirror.url, source, tmp_path, cache)
+    assert "Removing packages no requirement needs any more: certifi, charset-normalizer, idna, pysocks, " \
+        "requests, urllib3" in removed.output
+    site = next((app / ".lean" / "python" / "lib").glob("python3.*/site-packages"))
+    assert not list(site.glob("requests*"))
+    assert list(site.glob("six*"))
+    assert list(site.glob("flask"))
+    assert list(site.glob("gunicorn"))
+    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+
+
+def test_unplain_requirements_reinstall_from_scratch(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("require-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    (source / "requirements.txt").write_text("Flask>=2,<4\n./vendor/greeting\nsix\n")
+    _, result = build(mirror.url, source, tmp_path, cache)
+    assert "Installing dependencies: requirements.txt changed" in result.output
 
 
 def test_required_file_change_invalidates(mirror: RuntimeMirror, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from python_buildpack.file_snapshot import changed_files, snapshot
 from python_buildpack.install_inputs import InstallInputs, explain_changes
+from python_buildpack.pip_install import plain_requirements
 from python_buildpack.tool_versions import tools_for
 
 BASE = InstallInputs(
@@ -88,3 +89,24 @@ def test_companions_are_left_to_the_app_when_it_names_them() -> None:
     assert tools.pip_is_too_old("19.2.3")
     assert not tools.pip_is_too_old("20.3.4")
     assert tools.pip_is_too_old(None)
+
+
+@pytest.mark.parametrize(
+    ("requirements", "plain"),
+    [
+        ("Flask>=2,<4\nsix==1.17.0\n", ["Flask>=2,<4", "six==1.17.0"]),
+        ("# comment\n\nrequests[socks]  # trailing\n", ["requests[socks]"]),
+        ("enum34; python_version < '3.4'\n", ["enum34; python_version < '3.4'"]),
+        ("-r base.txt\nsix\n", ["six", "flask"]),
+        ("./vendor/pkg\n", None),
+        ("-e .\n", None),
+        ("git+https://example.invalid/x.git#egg=x\n", None),
+        ("pkg @ https://example.invalid/pkg.whl\n", None),
+        ("--index-url https://example.invalid/simple\nsix\n", None),
+        ("six \\\n  --hash=sha256:abc\n", None),
+    ],
+)
+def test_plain_requirements(tmp_path: Path, requirements: str, plain: list[str] | None) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    (tmp_path / "base.txt").write_text("flask\n")
+    assert plain_requirements(tmp_path) == plain

@@ -1,0 +1,175 @@
+"""`make bench`: build-speed and slug-size figures, all from one run on one machine.
+
+Scenarios on fixtures/flask-app (Python 3.12), each the median of --trials runs:
+cold build (empty CACHE_DIR), no-change rebuild, rebuild after adding one
+requirement, rebuild after changing .python-version (3.12 -> 3.11); beside them
+the baseline a user would type (`python -m venv` + `pip install -r
+requirements.txt`, pip cache warm). Every rebuild starts from a copy of the same
+warm cache, in a new build directory (platforms build in a new place each time).
+Prints a table and writes BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from helpers import (
+    FIXTURES,
+    REPO,
+    RuntimeMirror,
+    compile_app,
+    http_server,
+    pyenv_prefix,
+)
+
+WORK = REPO / ".cache" / "bench"
+EXTRA_REQUIREMENT = "six==1.17.0"
+
+
+def timed(action: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+class Bench:
+    def __init__(self, mirror_url: str, trials: int) -> None:
+        self.mirror_url = mirror_url
+        self.trials = trials
+        self.counter = 0
+
+    def fresh_source(self, edit: Callable[[Path], None] | None = None) -> Path:
+        self.counter += 1
+        app = WORK / "builds" / f"app-{self.counter}"
+        shutil.copytree(FIXTURES / "flask-app", app)
+        if edit:
+            edit(app)
+        return app
+
+    def compile(self, app: Path, cache: Path) -> None:
+        result = compile_app(self.mirror_url, app, cache)
+        if result.returncode != 0:
+            raise SystemExit(f"build failed:\n{result.output}")
+
+    def cold(self) -> list[float]:
+        times = []
+        for index in range(self.trials):
+            cache = WORK / "caches" / f"cold-{index}"
+            app = self.fresh_source()
+            times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
+        return times
+
+    def rebuilds(self, warm: Path, edit: Callable[[Path], None] | None) -> list[float]:
+        times = []
+        for index in range(self.trials):
+            cache = WORK / "caches" / f"rebuild-{self.counter}-{index}"
+            shutil.copytree(warm, cache, symlinks=True)
+            app = self.fresh_source(edit)
+            times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
+        return times
+
+    def baseline(self, python: Path, pip_cache: Path) -> list[float]:
+        """What a user types: a venv and pip, with the host's pip configuration ignored."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYENV"))}
+        env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(pip_cache),
+                   PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CERT="/etc/ssl/certs/ca-certificates.crt")
+
+        def one(target: Path) -> None:
+            subprocess.run([str(python), "-m", "venv", str(target / "venv")], check=True, env=env)
+            subprocess.run([str(target / "venv" / "bin" / "pip"), "install", "-q", "-r",
+                            str(FIXTURES / "flask-app" / "requirements.txt")], check=True, env=env)
+
+        one(WORK / "baseline-warmup")
+        return [timed(lambda i=i: one(WORK / f"baseline-{i}")) for i in range(self.trials)]
+
+
+def add_requirement(app: Path) -> None:
+    with open(app / "requirements.txt", "a") as handle:
+        handle.write(EXTRA_REQUIREMENT + "\n")
+
+
+def change_python(app: Path) -> None:
+    (app / ".python-version").write_text("3.11\n")
+
+
+def size_mb(path: Path) -> float:
+    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[0]) / 1e6
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, {memory:.0f} GiB, "
+            f"{platform.machine()}")
+
+
+def row(name: str, times: list[float]) -> str:
+    return (f"| {name} | {statistics.median(times):.2f} s | {min(times):.2f} s | {max(times):.2f} s "
+            f"| {len(times)} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=5)
+    trials = parser.parse_args().trials
+    shutil.rmtree(WORK / "builds", ignore_errors=True)
+    shutil.rmtree(WORK / "caches", ignore_errors=True)
+    for stale in WORK.glob("baseline*"):
+        shutil.rmtree(stale)
+    mirror_dir = WORK / "mirror"
+    mirror_dir.mkdir(parents=True, exist_ok=True)
+    with http_server(mirror_dir) as url:
+        mirror = RuntimeMirror(mirror_dir, url)
+        mirror.ensure("3.11.7", "3.12.1")
+        bench = Bench(url, trials)
+        print(f"Benchmarking on {machine()}, {trials} trials each ...", flush=True)
+        cold = bench.cold()
+        warm = WORK / "caches" / "cold-0"
+        no_change = bench.rebuilds(warm, None)
+        one_more = bench.rebuilds(warm, add_requirement)
+        other_python = bench.rebuilds(warm, change_python)
+    baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
+    slug = WORK / "builds" / "app-1"
+    table = [
+        "| scenario | median | min | max | runs |",
+        "|---|---|---|---|---|",
+        row("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold),
+        row("rebuild, nothing changed", no_change),
+        row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more),
+        row("rebuild after changing .python-version 3.12 -> 3.11", other_python),
+        row("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline),
+    ]
+    sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "
+             f"app's packages (`.lean/python`) {size_mb(slug / '.lean' / 'python'):.1f} MB.")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    report = "\n".join([
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` ({Path(__file__).name}) on {stamp}, on {machine()}.",
+        "App: `fixtures/flask-app` (Flask, Python 3.12). Wall time of `bin/compile`, each scenario in",
+        "a new build directory; rebuilds start from a copy of the same warm cache.",
+        "",
+        *table,
+        "",
+        sizes,
+        "",
+    ])
+    (REPO / "BENCHMARKS.md").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
