@@ -24,11 +24,14 @@ bootstrap::python3() {
 	return 1
 }
 
-# A stamp of the pinned requirements and the interpreter: when either changes,
-# the tools are installed afresh.
+# A stamp of the pinned requirements: when they change, the tools are
+# installed afresh (so is a tools dir whose interpreter is gone).
 bootstrap::stamp() {
-	local python="$1"
-	{ cat "$BP_DIR/requirements/buildpack.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16
+	sha256sum "$BP_DIR/requirements/buildpack.txt" | cut -c1-16
+}
+
+bootstrap::tools_ready() {
+	[[ -x "$BP_TOOLS_DIR/venv/bin/python" && "$(cat "$BP_TOOLS_DIR/stamp" 2>/dev/null)" == "$1" ]]
 }
 
 # Runs pip in isolation from the host's pip configuration. The system CA bundle
@@ -68,16 +71,17 @@ bootstrap::install() {
 	return 1
 }
 
+# The fast path (tools ready) starts no interpreter: it runs on every build.
 bootstrap::ensure_tools() {
 	local python stamp
+	stamp="$(bootstrap::stamp)"
+	bootstrap::tools_ready "$stamp" && return 0
 	python="$(bootstrap::python3)" || return 1
-	stamp="$(bootstrap::stamp "$python")"
-	[[ "$(cat "$BP_TOOLS_DIR/stamp" 2>/dev/null)" == "$stamp" ]] && return 0
 	mkdir -p "$(dirname "$BP_TOOLS_DIR")"
 	# Concurrent builds share the tools dir: one installs, the others wait.
 	exec {lock_fd}>"$BP_TOOLS_DIR.lock"
 	flock "$lock_fd"
-	if [[ "$(cat "$BP_TOOLS_DIR/stamp" 2>/dev/null)" != "$stamp" ]]; then
+	if ! bootstrap::tools_ready "$stamp"; then
 		bootstrap::install "$python" "$stamp" || { flock -u "$lock_fd"; return 1; }
 	fi
 	flock -u "$lock_fd"

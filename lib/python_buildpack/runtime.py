@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import errors, output, relocate
+from python_buildpack import commands, errors, output, relocate
 from python_buildpack.mirror import Mirror, RuntimeEntry
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
@@ -84,10 +84,17 @@ def install_runtime(archive: Path, version: str, home: Path) -> InstalledRuntime
 
 def trim_for_run_time(home: Path) -> None:
     """Leave out of the slug what only builds need: pip's bytecode (pip runs at
-    build time, from the cache layer that keeps it) and the C headers."""
+    build time, from the cache layer that keeps it), the C headers, and stdlib
+    parts no web app uses."""
     for cache_dir in home.glob("lib/python*/site-packages/pip/**/__pycache__"):
         shutil.rmtree(cache_dir, ignore_errors=True)
+    for python2_bytecode in home.glob("lib/python2*/site-packages/pip/**/*.pyc"):
+        python2_bytecode.unlink()
     shutil.rmtree(home / "include", ignore_errors=True)
+    # Never imported by a web app: IDLE, the turtle demos, venv's bundled pip wheel.
+    for unused in ("idlelib", "turtledemo", "ensurepip/_bundled"):
+        for path in home.glob(f"lib/python*/{unused}"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _repoint_prefix(unpacked: Path, final_home: Path) -> None:
@@ -112,24 +119,20 @@ def _ensure_python_link(home: Path) -> None:
 
 
 def extract_safely(archive: Path, target: Path) -> None:
-    """Extract a tar archive, refusing entries that could write outside target."""
+    """Extract a tar archive, refusing it whole if any entry could write outside
+    target. Every entry is checked first; GNU tar then unpacks (twice as fast
+    as tarfile on thousands of files)."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            _check_members(members)
-            for member in members:
-                _extract_member(tar, member, target)
-    except (tarfile.TarError, EOFError, OSError, KeyError, zlib.error) as exc:
+            _check_members(tar.getmembers())
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise errors.archive_corrupt(f"{archive.name}: {exc}") from exc
-
-
-def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
-    # Python 3.12+ (and 3.9.17+/3.10.12+/3.11.4+) have tarfile's own safety
-    # filter as a second line of defence; older ones rely on _check_members.
-    if hasattr(tarfile, "tar_filter"):
-        tar.extract(member, target, filter="tar")
-    else:
-        tar.extract(member, target)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        commands.capture(["tar", "--extract", "--file", str(archive), "--directory", str(target),
+                          "--no-same-owner", "--no-overwrite-dir"])
+    except commands.CommandFailed as failure:
+        raise errors.archive_corrupt(f"{archive.name}: {' '.join(failure.tail[-2:])}") from failure
 
 
 def _check_members(members: list[tarfile.TarInfo]) -> None:
@@ -146,7 +149,7 @@ def _check_members(members: list[tarfile.TarInfo]) -> None:
         if member.issym() or member.islnk():
             _check_link(member)
         if member.mode & (stat.S_ISUID | stat.S_ISGID):
-            member.mode &= ~(stat.S_ISUID | stat.S_ISGID)
+            raise errors.archive_unsafe(name, "set-user-ID and set-group-ID files are not allowed")
         total += max(member.size, 0)
         if total > _MAX_UNPACKED_BYTES:
             raise errors.archive_unsafe(name, "the archive unpacks to more than 1 GiB")

@@ -10,8 +10,8 @@ top-level ``python/`` directory, .tar.gz). What makes a pyenv build relocatable:
 - ``BUILDPACK-RUNTIME.json`` records the old prefix so bin/compile can point
   the sysconfig data at the new place.
 
-Left out: test suites, bytecode caches, static libpython, man pages, and every
-site-package except pip.
+Left out: test suites, bytecode caches (except pip's, compiled afresh), static
+libpython, man pages, and every site-package except pip.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def package_runtime(prefix: Path, mirror_dir: Path) -> dict[str, object]:
         strip_binaries(tree)
         fix_runpaths(tree, prefix)
         relocate.make_scripts_relative(tree / "bin")
+        precompile_pip(install, tree)
         write_metadata(tree, install)
         name = archive_name(install)
         sha256, size = write_archive(tree, mirror_dir / name)
@@ -160,6 +161,16 @@ def _relative_entry(entry: str, elf: Path, tree: Path, old_prefix: Path) -> str:
         return entry
     target = tree / resolved.relative_to(old_prefix)
     return "$ORIGIN/" + os.path.relpath(target, elf.parent)
+
+
+def precompile_pip(install: PythonInstall, tree: Path) -> None:
+    """Bytecode for pip only: every build starts pip at least once, and compiling
+    it costs about a second each time. (bin/compile leaves it out of the slug.)"""
+    pip_dir = tree / install.stdlib.relative_to(install.prefix) / "site-packages" / "pip"
+    if pip_dir.is_dir():
+        python = install.prefix / "bin" / "python"
+        commands.capture([str(python), "-m", "compileall", "-q", str(pip_dir)],
+                         env={"PATH": "/usr/bin:/bin"})
 
 
 def write_metadata(tree: Path, install: PythonInstall) -> None:

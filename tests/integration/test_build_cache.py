@@ -294,3 +294,52 @@ def test_two_concurrent_builds_of_one_app_on_one_cache(mirror: RuntimeMirror, tm
         serves(move_slug(app, tmp_path / f"moved-{index}"), tmp_path / f"web-{index}.log",
                "Hello from Flask on Python 3.12\n")
     assert len(layers(cache)) == 1
+
+
+def _buildpack_copy(tmp_path: Path, edit: dict[str, tuple[str, str]]) -> Path:
+    """A copy of this buildpack with some of its files edited (a new release, in effect)."""
+    copy = tmp_path / "buildpack"
+    for part in ("bin", "lib", "requirements"):
+        shutil.copytree(REPO / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for relative, (old, new) in edit.items():
+        path = copy / relative
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ({"lib/python_buildpack/__init__.py": ('BUILDPACK_VERSION = "', 'BUILDPACK_VERSION = "9.')},
+         "the buildpack version changed"),
+        ({"lib/python_buildpack/data/tools.yaml": ('"default": {pip: "23.2.1"', '"default": {pip: "23.2.0"')},
+         "the pinned build tools changed"),
+    ],
+)
+def test_a_new_buildpack_release_invalidates(mirror: RuntimeMirror, tmp_path: Path,
+                                             edit: dict[str, tuple[str, str]], reason: str) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    buildpack = _buildpack_copy(tmp_path, edit)
+    app = tmp_path / "new-release-build"
+    shutil.copytree(source, app)
+    env = host_environment(PYTHON_RUNTIME_MIRROR=mirror.url, BUILDPACK_TOOLS_DIR=str(REPO / ".tools"))
+    completed = subprocess.run([str(buildpack / "bin" / "compile"), str(app), str(cache)], env=env,
+                               capture_output=True, text=True, check=False, timeout=600)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"Installing dependencies: {reason}" in completed.stdout
+
+
+def test_cache_from_another_architecture_is_discarded(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    cache = tmp_path / "cache"
+    build(mirror.url, source, tmp_path, cache)
+    format_file = cache / "python-buildpack" / "format.json"
+    written = json.loads(format_file.read_text())
+    format_file.write_text(json.dumps({**written, "arch": "another-" + written["arch"]}))
+    _, result = build(mirror.url, source, tmp_path, cache)
+    assert "Discarding the build cache: it was written by another buildpack format or machine" in result.output
+    assert "Installing dependencies: no cached dependencies yet" in result.output

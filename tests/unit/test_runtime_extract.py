@@ -67,3 +67,12 @@ def test_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BuildpackError) as caught:
         extract_safely(archive, tmp_path)
     assert caught.value.code == "runtime::corrupt-archive"
+
+
+def test_setuid_entries_are_refused(tmp_path: Path) -> None:
+    member = entry("python/bin/sudo-like")
+    member.mode = 0o4755
+    archive = make_archive(tmp_path / "a.tar.gz", [member])
+    with pytest.raises(BuildpackError) as caught:
+        extract_safely(archive, tmp_path)
+    assert "set-user-ID" in caught.value.detail
