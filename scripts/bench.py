@@ -39,34 +39,38 @@ EXTRA_REQUIREMENT = "six==1.17.0"
 
 
 def timed(action: Callable[[], None]) -> float:
+    # Flush what the setup wrote (copies of caches): on a VM disk, pending
+    # writeback otherwise lands inside the next measurement.
+    os.sync()
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
 
 
 class Bench:
-    def __init__(self, mirror_url: str, trials: int) -> None:
+    def __init__(self, mirror_url: str, trials: int, installer: str = "pip") -> None:
         self.mirror_url = mirror_url
         self.trials = trials
-        self.counter = 0
+        self.installer = installer
+        self.counter = 0  # build directories are named per installer: app-<installer>-<n>
 
     def fresh_source(self, edit: Callable[[Path], None] | None = None) -> Path:
         self.counter += 1
-        app = WORK / "builds" / f"app-{self.counter}"
+        app = WORK / "builds" / f"app-{self.installer}-{self.counter}"
         shutil.copytree(FIXTURES / "flask-app", app)
         if edit:
             edit(app)
         return app
 
     def compile(self, app: Path, cache: Path) -> None:
-        result = compile_app(self.mirror_url, app, cache)
+        result = compile_app(self.mirror_url, app, cache, PYTHON_INSTALLER=self.installer)
         if result.returncode != 0:
             raise SystemExit(f"build failed:\n{result.output}")
 
     def cold(self) -> list[float]:
         times = []
         for index in range(self.trials):
-            cache = WORK / "caches" / f"cold-{index}"
+            cache = WORK / "caches" / f"cold-{self.installer}-{index}"
             app = self.fresh_source()
             times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
         return times
@@ -74,7 +78,7 @@ class Bench:
     def rebuilds(self, warm: Path, edit: Callable[[Path], None] | None) -> list[float]:
         times = []
         for index in range(self.trials):
-            cache = WORK / "caches" / f"rebuild-{self.counter}-{index}"
+            cache = WORK / "caches" / f"rebuild-{self.installer}-{self.counter}-{index}"
             shutil.copytree(warm, cache, symlinks=True)
             app = self.fresh_source(edit)
             times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
@@ -129,19 +133,24 @@ def main() -> int:
     for stale in WORK.glob("baseline*"):
         shutil.rmtree(stale)
     mirror_dir = WORK / "mirror"
-    mirror_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(mirror_dir, ignore_errors=True)  # archives from this checkout's packer
+    mirror_dir.mkdir(parents=True)
     with http_server(mirror_dir) as url:
         mirror = RuntimeMirror(mirror_dir, url)
         mirror.ensure("3.11.7", "3.12.1")
         bench = Bench(url, trials)
         print(f"Benchmarking on {machine()}, {trials} trials each ...", flush=True)
         cold = bench.cold()
-        warm = WORK / "caches" / "cold-0"
+        warm = WORK / "caches" / "cold-pip-0"
         no_change = bench.rebuilds(warm, None)
         one_more = bench.rebuilds(warm, add_requirement)
         other_python = bench.rebuilds(warm, change_python)
+        uv_bench = Bench(url, trials, installer="uv")
+        uv_cold = uv_bench.cold()
+        uv_one_more = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", add_requirement)
+        uv_other_python = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", change_python)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
-    slug = WORK / "builds" / "app-1"
+    slug = WORK / "builds" / "app-pip-1"
     table = [
         "| scenario | median | min | max | runs |",
         "|---|---|---|---|---|",
@@ -150,6 +159,9 @@ def main() -> int:
         row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more),
         row("rebuild after changing .python-version 3.12 -> 3.11", other_python),
         row("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline),
+        row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold),
+        row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more),
+        row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "
              f"app's packages (`.lean/python`) {size_mb(slug / '.lean' / 'python'):.1f} MB.")

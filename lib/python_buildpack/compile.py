@@ -167,14 +167,25 @@ def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runt
     return installed
 
 
-def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
-                     pip_env: Mapping[str, str], command_env: Mapping[str, str],
-                     in_place: bool = False) -> None:
+@dataclass(frozen=True)
+class Installer:
+    name: str  # pip or uv
+    pip_env: Mapping[str, str]
+    uv_env: Mapping[str, str]
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.uv_env if self.name == "uv" else self.pip_env
+
+
+def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime, installer: Installer,
+                     command_env: Mapping[str, str], in_place: bool = False) -> None:
     output.heading("Updating dependencies" if in_place else "Installing dependencies")
     tools = tool_versions.tools_for(installed.version)
+    pip_env = installer.pip_env
     for step in plan.config.install:
         if isinstance(step, UseDefault):
-            roots = run_default_install(plan, installed, tools, pip_env)
+            roots = run_default_install(plan, installed, tools, installer)
             if in_place:
                 pip_install.remove_orphans(installed, roots, pip_env)
         elif isinstance(step, Command):
@@ -184,18 +195,20 @@ def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime,
 
 
 def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
-                        tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> list[str]:
+                        tools: tool_versions.ToolVersions, installer: Installer) -> list[str]:
     """pip (upgraded only when too old), then one resolver run for the app's
     requirements, the line's setuptools/wheel and the web server. Returns the
     requirements that were asked for (plain ones only)."""
     named = pip_install.requirement_names(plan.app_dir)
     companions = tools.companion_requirements(named)
     early = companions if tools.companions_go_first() else []
-    pip_install.ensure_build_tools(installed, tools, early, pip_env)
+    pip_install.ensure_build_tools(installed, tools, early, installer.pip_env)
     extra = [] if early else list(companions)
     if plan.config.run is None and "gunicorn" not in named:
         extra.append(tools.server_requirement())
-    pip_install.install_requirements(installed, plan.app_dir, pip_env, tuple(extra))
+    if installer.name == "uv":
+        output.info("Installing with uv (PYTHON_INSTALLER=uv)")
+    pip_install.install_requirements(installed, plan.app_dir, installer.env, tuple(extra), installer.name)
     return (pip_install.plain_requirements(plan.app_dir) or []) + early + extra
 
 
@@ -245,6 +258,22 @@ def exposed_to_install(plan: BuildPlan) -> dict[str, str]:
     return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS}
 
 
+# uv installs into any CPython it supports upstream (3.8+); older lines use pip.
+UV_MINIMUM_PYTHON = (3, 8)
+
+
+def choose_installer(plan: BuildPlan) -> str:
+    """PYTHON_INSTALLER: `pip` (default) or `uv`, where uv supports the line."""
+    wanted = (setting("PYTHON_INSTALLER", plan.host_env, plan.app_env) or "pip").lower()
+    if wanted not in ("pip", "uv"):
+        raise errors.bad_installer(wanted)
+    version = tuple(int(part) for part in plan.version.version.split(".")[:2])
+    if wanted == "uv" and version < UV_MINIMUM_PYTHON:
+        output.info(f"PYTHON_INSTALLER=uv: uv does not support Python {plan.version.version}; using pip")
+        return "pip"
+    return wanted
+
+
 def cache_enabled(plan: BuildPlan) -> bool:
     value = setting("BUILD_NO_CACHE", plan.host_env, plan.app_env)
     if value and value.lower() not in ("0", "false", "no"):
@@ -263,19 +292,22 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
     if use_cache:
         build_cache.check_format()
     tools = tool_versions.tools_for(plan.version.version)
+    installer_name = choose_installer(plan)
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
-                                   exposed_env=exposed_to_install(plan))
+                                   exposed_env=exposed_to_install(plan), installer=installer_name)
     home = runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
     pip_env = pip_install.pip_environment(plan.host_env, plan.app_env, home,
                                           plan.cache_dir / "pip", use_cache)
+    installer = Installer(installer_name, pip_env,
+                          pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache))
     command_env = build_environment.command_environment(
         pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
     installed, in_place = restore_dependencies(plan, build_cache, inputs) if use_cache else (None, False)
     if installed is None or in_place:
         installed = installed or install_python(plan, use_cache)
         before = file_snapshot.snapshot(plan.app_dir, skip=(start_command.SLUG_DIR,))
-        run_install_step(plan, installed, pip_env, command_env, in_place)
+        run_install_step(plan, installed, installer, command_env, in_place)
         written = file_snapshot.changed_files(before, plan.app_dir, skip=(start_command.SLUG_DIR,))
         build_cache.save_install(inputs, installed.home, plan.app_dir, written)
     run_build_step(plan, command_env)

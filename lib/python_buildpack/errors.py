@@ -407,3 +407,12 @@ def functions_mode_without_sdk(reason: str) -> BuildpackError:
         "Add `leancloud` to requirements.txt and serve `leancloud.Engine(app)` from wsgi.py's"
         " `application`, or remove `functionsMode: strict` from leanengine.yaml.",
     )
+
+
+def bad_installer(value: str) -> BuildpackError:
+    return BuildpackError(
+        "config::bad-installer",
+        "PYTHON_INSTALLER is not an installer the buildpack knows",
+        f"PYTHON_INSTALLER is {visible(value)}.",
+        "Set PYTHON_INSTALLER to `pip` (the default) or `uv`, or remove it.",
+    )

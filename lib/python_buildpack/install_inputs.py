@@ -33,6 +33,7 @@ class InstallInputs:
     tools: str
     system_dependencies: str
     web_server: str
+    installer: str = "pip"
     exposed_env: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -54,6 +55,7 @@ _SIMPLE_CHANGES = {
     "tools": "the pinned build tools changed",
     "system_dependencies": "systemDependencies changed",
     "web_server": "the web command changed between `run:` and the default server",
+    "installer": "PYTHON_INSTALLER changed",
 }
 
 
@@ -111,6 +113,7 @@ def gather(
     archive_sha256: str,
     tools: ToolVersions,
     exposed_env: Mapping[str, str],
+    installer: str = "pip",
 ) -> InstallInputs:
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
@@ -127,6 +130,7 @@ def gather(
         tools=repr(tools),
         system_dependencies=",".join(config.system_dependencies),
         web_server="run" if config.run else "default",
+        installer=installer,
         # Values are hashed: the layer's metadata must not hold secrets.
         exposed_env={name: _digest_bytes([value.encode()]) for name, value in sorted(exposed_env.items())},
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -108,14 +109,56 @@ def ensure_build_tools(runtime: InstalledRuntime, tools: ToolVersions, early: li
 
 
 def install_requirements(
-    runtime: InstalledRuntime, app_dir: Path, env: Mapping[str, str], extra: tuple[str, ...] = ()
+    runtime: InstalledRuntime, app_dir: Path, env: Mapping[str, str], extra: tuple[str, ...] = (),
+    installer: str = "pip",
 ) -> None:
     """Install requirements.txt (and `extra` requirements in the same resolver run)."""
     arguments = list(extra)
     if (app_dir / "requirements.txt").is_file():
         arguments = ["--requirement", "requirements.txt", *arguments]
-    if arguments:
+    if not arguments:
+        return
+    if installer == "uv":
+        _uv(runtime, arguments, env, app_dir)  # env: from uv_environment
+    else:
         _pip(runtime, ["install", *arguments], env, "install the app's requirements", cwd=app_dir)
+
+
+# uv reads pip's settings under its own names; only the app's index settings pass.
+_UV_NAMES = {"PIP_INDEX_URL": "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL",
+             "PIP_TRUSTED_HOST": "UV_INSECURE_HOST"}
+
+
+def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool) -> dict[str, str]:
+    """pip's isolated environment translated for uv (no host uv.toml, no downloads of Pythons)."""
+    env = {k: v for k, v in pip_env.items() if not k.startswith("PIP_")}
+    env.update({_UV_NAMES[name]: value for name, value in pip_env.items() if name in _UV_NAMES})
+    env.update({
+        "UV_NO_CONFIG": "1",  # no uv.toml of the host
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+        "UV_CACHE_DIR": str(uv_cache),
+        "UV_SYSTEM_CERTS": "1",  # the system trust store, as for pip
+    })
+    if not use_cache:
+        env["UV_NO_CACHE"] = "1"
+    return env
+
+
+def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], app_dir: Path) -> None:
+    argv = [uv_binary(), "pip", "install", "--python", str(runtime.python), "--compile-bytecode",
+            *arguments]
+    try:
+        commands.run(argv, env=env, cwd=app_dir)
+    except commands.CommandFailed as failure:
+        raise errors.pip_failed("install the app's requirements (with uv)", failure.exit_code,
+                                summarise_pip_failure(failure.tail)) from failure
+    relocate.make_scripts_relative(runtime.home / "bin")
+
+
+def uv_binary() -> str:
+    """uv from the buildpack's own tools (requirements/buildpack.txt)."""
+    return str(Path(sys.executable).parent / "uv")
 
 
 def plain_requirements(app_dir: Path) -> list[str] | None:
@@ -176,7 +219,8 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
 
 def summarise_pip_failure(lines: list[str]) -> str:
     """pip's own ERROR lines, which name the requirement and the cause."""
-    relevant = [line.strip() for line in lines if line.lstrip().startswith(("ERROR:", "error:"))]
+    relevant = [line.strip() for line in lines
+                if line.lstrip().startswith(("ERROR:", "error:", "×", "╰─▶"))]
     if not relevant:
         relevant = [line.strip() for line in lines[-5:] if line.strip()]
     return "\n".join(f"  {line}" for line in relevant[:8])
