@@ -1,0 +1,81 @@
+"""The analysis phase of bin/compile: everything is read and checked before
+anything is written (environment, leanengine.yaml, entry point, Python version)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_buildpack import (
+    app_source,
+    build_environment,
+    env_dir,
+    errors,
+    leanengine_yaml,
+    output,
+    python_version,
+)
+from python_buildpack.leanengine_yaml import LeanEngineConfig
+from python_buildpack.mirror import Mirror, RuntimeEntry
+
+CACHE_SUBDIR = "python-buildpack"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    build_dir: Path  # the upload: the slug root
+    app_dir: Path  # what is built: the upload, or its buildRoot
+    cache_dir: Path
+    app_env: dict[str, str]
+    host_env: dict[str, str]
+    config: LeanEngineConfig
+    mirror: Mirror
+    runtime_entry: RuntimeEntry
+    version: python_version.VersionChoice
+
+
+def setting(name: str, host_env: Mapping[str, str], app_env: Mapping[str, str]) -> str | None:
+    """A buildpack setting: the app's ENV_DIR wins over the platform's environment."""
+    value = app_env.get(name) or host_env.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
+            host_env: Mapping[str, str]) -> BuildPlan:
+    app_env = env_dir.read_env_dir(env_path)
+    build_environment.check_app_variables(app_env)
+    app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
+    check_configuration(app_dir, config)
+    mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
+    if not mirror_url:
+        raise errors.mirror_not_configured()
+    mirror = Mirror(mirror_url)
+    entries = mirror.load_manifest()
+    choice = python_version.choose_version(
+        python_version.read_small_file(app_dir, python_version.FILE_NAME),
+        python_version.read_small_file(app_dir, python_version.RUNTIME_TXT),
+        setting("PYTHON_DEFAULT_VERSION", host_env, app_env),
+        [entry.version for entry in entries],
+    )
+    entry = next(e for e in entries if e.version == choice.version)
+    return BuildPlan(build_dir, app_dir, cache_dir, app_env, dict(host_env), config, mirror, entry,
+                     choice)
+
+
+def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
+    for warning in config.warnings:
+        output.warning("leanengine.yaml has an unknown key", warning)
+    if config.runtime is not None and config.runtime != "python":
+        raise errors.runtime_not_python(config.runtime)
+    if config.run and "LEANCLOUD_APP_PORT" not in config.run:
+        output.warning(
+            "The run command does not mention LEANCLOUD_APP_PORT",
+            f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
+            " the environment), or the platform's health check fails.")
+    if config.system_dependencies:
+        output.warning(
+            "systemDependencies are not installed by this version of the buildpack",
+            f"Listed: {', '.join(config.system_dependencies)}. The build goes on without them.")
+    app_source.check_entry_point(app_dir, config.run)
+    app_source.check_required_files(app_dir, config.required_files)
