@@ -100,3 +100,13 @@ def check_required_files(app_dir: Path, required: tuple[str, ...]) -> None:
         target = (app_dir / path).resolve()
         if not target.exists() or not target.is_relative_to(root):
             raise errors.required_file_missing(path)
+
+
+def check_inputs_stay_inside(app_dir: Path, names: tuple[str, ...]) -> None:
+    """The files the build reads must not be links leading out of the app
+    (e.g. requirements.txt -> /etc/shadow would be read and echoed by pip)."""
+    root = app_dir.resolve()
+    for name in names:
+        path = app_dir / name
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise errors.link_leaves_app(name)

@@ -77,5 +77,6 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
         output.warning(
             "systemDependencies are not installed by this version of the buildpack",
             f"Listed: {', '.join(config.system_dependencies)}. The build goes on without them.")
+    app_source.check_inputs_stay_inside(app_dir, ("requirements.txt", "wsgi.py", *config.required_files))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -147,6 +147,16 @@ def no_application() -> BuildpackError:
     )
 
 
+def link_leaves_app(name: str) -> BuildpackError:
+    return BuildpackError(
+        "app::unsafe-file",
+        f"{name} is a link that leads out of the app",
+        f"{name} is a symbolic link to a file outside the app's directory; the build reads only"
+        " the app's own files.",
+        f"Replace {name} with a regular file (or a link inside the app).",
+    )
+
+
 def file_not_regular(name: str) -> BuildpackError:
     return BuildpackError(
         "app::unsafe-file",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ MANIFEST_NAME = "manifest.json"
 _TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
 _CHUNK = 1024 * 1024
 _MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_DOWNLOAD_ATTEMPTS = 3
+_RETRIED_CODES = ("mirror::unreachable", "mirror::checksum-mismatch")
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,21 @@ class Mirror:
         return parse_manifest(document, url)
 
     def download(self, entry: RuntimeEntry, destination: Path) -> None:
-        """Download and verify an archive; only a verified file appears at destination."""
+        """Download and verify an archive; only a verified file appears at destination.
+
+        A connection that breaks mid-body, or a body that does not match its
+        digest (a truncated or damaged transfer), is tried again from the start.
+        """
+        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+            try:
+                self._download_once(entry, destination)
+                return
+            except errors.BuildpackError as err:
+                if err.code not in _RETRIED_CODES or attempt == _DOWNLOAD_ATTEMPTS:
+                    raise
+                time.sleep(0.5 * attempt)
+
+    def _download_once(self, entry: RuntimeEntry, destination: Path) -> None:
         url = self.url_of(entry.url)
         partial = destination.with_name(f".{destination.name}.{os.getpid()}.part")
         digest = hashlib.sha256()

@@ -208,3 +208,49 @@ def test_usage_errors() -> None:
     result = run_bin("compile")
     assert_user_error(result, "cli::usage", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")
 
+
+
+class FlakyMirror(QuietHandler):
+    """Serves the mirror, but the first GET of each archive fails: a 503, then a
+    body cut off halfway (a real broken transfer, produced on loopback)."""
+
+    failures: dict[str, int] = {}  # noqa: RUF012 - shared across handler instances on purpose
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        if self.path.endswith(".tar.gz"):
+            seen = self.failures.get(self.path, 0)
+            self.failures[self.path] = seen + 1
+            if seen == 0:
+                self.send_error(503)
+                return
+            if seen == 1:
+                data = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.close_connection = True
+                return
+        super().do_GET()
+
+
+def test_transient_mirror_failures_are_retried(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    handler = functools.partial(FlakyMirror, directory=str(runtime_mirror.directory))
+    FlakyMirror.failures = {}
+    with http_server(runtime_mirror.directory, handler) as url:
+        result = compile_with(app, tmp_path / "cache", url)
+    assert result.returncode == 0, result.output
+    assert "Downloaded cpython-3.12.1" in result.output
+    assert max(FlakyMirror.failures.values()) >= 3  # 503, truncated, then whole
+
+
+def test_requirements_linking_out_of_the_app_is_refused(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").unlink()
+    (app / "requirements.txt").symlink_to("/etc/shadow")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "app::unsafe-file", "requirements.txt is a link that leads out of the app")
+    assert "root:" not in result.output
