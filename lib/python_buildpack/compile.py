@@ -16,7 +16,9 @@ from python_buildpack import (
     hooks,
     install_step,
     output,
+    pip_install,
     profile_d,
+    requirement_checks,
     runtime,
     sdk_check,
     start_command,
@@ -31,7 +33,9 @@ def report_version_choice(plan: BuildPlan) -> None:
     output.info(f"Chosen {plan.version.reason}")
     for notice in plan.version.notices:
         output.info(notice)
-    for title, detail in plan.version.warnings:
+    known_problems = requirement_checks.check_requirements(
+        pip_install.requirement_lines(plan.app_dir), plan.version.version)
+    for title, detail in [*plan.version.warnings, *known_problems]:
         output.warning(title, detail)
 
 

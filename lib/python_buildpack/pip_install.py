@@ -77,6 +77,17 @@ def requirement_files(app_dir: Path) -> list[Path]:
     return found
 
 
+def requirement_lines(app_dir: Path) -> list[str]:
+    """Every requirement-looking line of the app's requirement files (comments and options dropped)."""
+    lines = []
+    for path in requirement_files(app_dir):
+        for raw in path.read_text(errors="replace").splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if line and not line.startswith(("#", "-")):
+                lines.append(line)
+    return lines
+
+
 def requirement_names(app_dir: Path) -> set[str]:
     """Canonical project names in the app's requirement files."""
     names: set[str] = set()

@@ -254,3 +254,13 @@ def test_requirements_linking_out_of_the_app_is_refused(runtime_mirror: RuntimeM
     result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
     assert_user_error(result, "app::unsafe-file", "requirements.txt is a link that leads out of the app")
     assert "root:" not in result.output
+
+
+def test_known_bad_requirements_are_named_before_pip_runs(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text("leancloud\nFlask\nleanengine-no-such-package-xyz==1.0\n")
+    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    assert_user_error(result, "pip::install-failed")
+    assert "Warning: leancloud does not install on Python 3.12" in result.stderr
+    assert "Flask is not pinned below 2 next to leancloud" in result.output
