@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -77,26 +77,24 @@ def requirement_files(app_dir: Path) -> list[Path]:
     return found
 
 
-def requirement_lines(app_dir: Path) -> list[str]:
-    """Every requirement-looking line of the app's requirement files (comments and options dropped)."""
-    lines = []
+def _content_lines(app_dir: Path) -> Iterator[str]:
+    """The lines of the app's requirement files without comments, blanks and includes."""
     for path in requirement_files(app_dir):
         for raw in path.read_text(errors="replace").splitlines():
             line = raw.split(" #", 1)[0].strip()
-            if line and not line.startswith(("#", "-")):
-                lines.append(line)
-    return lines
+            if line and not line.startswith("#") and not _INCLUDE.match(line):
+                yield line
+
+
+def requirement_lines(app_dir: Path) -> list[str]:
+    """Every requirement-looking line of the app's requirement files (options dropped)."""
+    return [line for line in _content_lines(app_dir) if not line.startswith("-")]
 
 
 def requirement_names(app_dir: Path) -> set[str]:
     """Canonical project names in the app's requirement files."""
-    names: set[str] = set()
-    for path in requirement_files(app_dir):
-        for line in path.read_text(errors="replace").splitlines():
-            name = _NAME.match(line)
-            if name and not line.lstrip().startswith("-"):
-                names.add(canonicalize_name(name.group(1)))
-    return names
+    matches = (_NAME.match(line) for line in requirement_lines(app_dir))
+    return {canonicalize_name(match.group(1)) for match in matches if match}
 
 
 def installed_pip_version(runtime: InstalledRuntime) -> str | None:
@@ -176,20 +174,16 @@ def plain_requirements(app_dir: Path) -> list[str] | None:
     """The app's requirements if every line is a plain PEP 508 requirement
     (no paths, URLs, editables or options other than -r/-c); else None."""
     plain: list[str] = []
-    for path in requirement_files(app_dir):
-        for raw in path.read_text(errors="replace").splitlines():
-            line = raw.split(" #", 1)[0].strip()
-            if not line or line.startswith("#") or _INCLUDE.match(line):
-                continue
-            if line.startswith("-") or line.endswith("\\"):
-                return None
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement:
-                return None
-            if requirement.url:
-                return None
-            plain.append(line)
+    for line in _content_lines(app_dir):
+        if line.startswith("-") or line.endswith("\\"):
+            return None
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            return None
+        if requirement.url:
+            return None
+        plain.append(line)
     return plain
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from helpers import (
     QuietHandler,
-    Result,
     RuntimeMirror,
     assert_user_error,
     compile_app,
@@ -28,11 +27,6 @@ from helpers import (
 pytestmark = pytest.mark.integration
 
 
-def compile_with(app: Path, cache: Path, mirror_url: str, env_dir: Path | None = None,
-                 **extra: str) -> Result:
-    return compile_app(mirror_url, app, cache, env_dir, **extra)
-
-
 def cache_files(cache: Path) -> list[str]:
     return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
 
@@ -40,7 +34,7 @@ def cache_files(cache: Path) -> list[str]:
 def test_wsgi_without_application(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("no-application-app", tmp_path)
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "app::no-application", "wsgi.py does not define `application`",
                       "application = app")
     assert cache_files(tmp_path / "cache") == []
@@ -50,7 +44,7 @@ def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
     (app / ".python-version").write_text("3.12.0\n")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "python-version::not-available", "Python 3.12.0 is not available",
                       "3.12.1", "Use `3.12`")
 
@@ -61,7 +55,7 @@ def test_old_patch_pin_names_the_newest_and_suggests_the_line(
     runtime_mirror.ensure("3.8.18")
     app = copy_fixture("flask-app", tmp_path)
     (app / ".python-version").write_text("3.8.10\n")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "python-version::not-available", "Python 3.8.10 is not available",
                       "3.8.18", "Use `3.8`")
 
@@ -82,20 +76,20 @@ def test_bad_python_version_file(runtime_mirror: RuntimeMirror, tmp_path: Path,
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
     (app / ".python-version").write_bytes(content)
-    assert_user_error(compile_with(app, tmp_path / "cache", runtime_mirror.url), code)
+    assert_user_error(compile_app(runtime_mirror.url, app, tmp_path / "cache"), code)
 
 
 def test_requirement_pip_cannot_find(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
     (app / "requirements.txt").write_text("leanengine-no-such-package-xyz==1.0\n")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "pip::install-failed", "leanengine-no-such-package-xyz")
 
 
 def test_mirror_down(tmp_path: Path) -> None:
     app = copy_fixture("flask-app", tmp_path)
-    result = compile_with(app, tmp_path / "cache", f"http://127.0.0.1:{free_port()}/")
+    result = compile_app(f"http://127.0.0.1:{free_port()}/", app, tmp_path / "cache")
     assert_user_error(result, "mirror::unreachable", "connection failed")
     assert cache_files(tmp_path / "cache") == []
 
@@ -117,7 +111,7 @@ def test_wrong_checksum_keeps_nothing(runtime_mirror: RuntimeMirror, tmp_path: P
     (bad_mirror / "manifest.json").write_text(json.dumps(manifest))
     app = copy_fixture("flask-app", tmp_path)
     with http_server(bad_mirror) as url:
-        result = compile_with(app, tmp_path / "cache", url)
+        result = compile_app(url, app, tmp_path / "cache")
     assert_user_error(result, "mirror::checksum-mismatch", "0" * 64)
     leftovers = [f for f in cache_files(tmp_path / "cache") if "runtimes" in f or "layers" in f or "part" in f]
     assert leftovers == []
@@ -129,14 +123,14 @@ def test_mirror_404(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     empty.mkdir()
     app = copy_fixture("flask-app", tmp_path)
     with http_server(empty) as url:
-        result = compile_with(app, tmp_path / "cache", url)
+        result = compile_app(url, app, tmp_path / "cache")
     assert_user_error(result, "mirror::http-error", "HTTP 404")
 
 
 def test_other_runtime_is_refused(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     app = copy_fixture("flask-app", tmp_path)
     (app / "leanengine.yaml").write_text("runtime: nodejs\n")
-    assert_user_error(compile_with(app, tmp_path / "cache", runtime_mirror.url),
+    assert_user_error(compile_app(runtime_mirror.url, app, tmp_path / "cache"),
                       "leanengine-yaml::other-runtime", '"nodejs"')
 
 
@@ -154,7 +148,7 @@ def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_p
     empty_index.mkdir()
     with http_server(empty_index) as url:  # answers 404 for everything, at once
         (env_dir / "PIP_EXTRA_INDEX_URL").write_text(f"{url}{token}/simple\n")
-        result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir)
+        result = compile_app(runtime_mirror.url, app, tmp_path / "cache", env_dir)
     assert result.returncode == 1
     assert "[redacted]" in result.output  # pip did try to print the index URL
     assert master_key not in result.output
@@ -193,7 +187,7 @@ def test_private_index_from_env_dir_is_used_and_host_pip_config_is_not(
     handler = functools.partial(QuietHandler, directory=str(index))
     with http_server(index, handler) as url:
         (env_dir / "PIP_EXTRA_INDEX_URL").write_text(url + "simple")
-        result = compile_with(app, tmp_path / "cache", runtime_mirror.url, env_dir,
+        result = compile_app(runtime_mirror.url, app, tmp_path / "cache", env_dir,
                               PIP_CONFIG_FILE=str(broken_config),
                               PIP_INDEX_URL=f"http://127.0.0.1:{free_port()}/host-index")
     assert result.returncode == 0, result.output
@@ -240,7 +234,7 @@ def test_transient_mirror_failures_are_retried(runtime_mirror: RuntimeMirror, tm
     handler = functools.partial(FlakyMirror, directory=str(runtime_mirror.directory))
     FlakyMirror.failures = {}
     with http_server(runtime_mirror.directory, handler) as url:
-        result = compile_with(app, tmp_path / "cache", url)
+        result = compile_app(url, app, tmp_path / "cache")
     assert result.returncode == 0, result.output
     assert "Downloaded cpython-3.12.1" in result.output
     assert max(FlakyMirror.failures.values()) >= 3  # 503, truncated, then whole
@@ -251,7 +245,7 @@ def test_requirements_linking_out_of_the_app_is_refused(runtime_mirror: RuntimeM
     app = copy_fixture("flask-app", tmp_path)
     (app / "requirements.txt").unlink()
     (app / "requirements.txt").symlink_to("/etc/shadow")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "app::unsafe-file", "requirements.txt is a link that leads out of the app")
     assert "root:" not in result.output
 
@@ -260,7 +254,7 @@ def test_known_bad_requirements_are_named_before_pip_runs(runtime_mirror: Runtim
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
     (app / "requirements.txt").write_text("leancloud\nFlask\nleanengine-no-such-package-xyz==1.0\n")
-    result = compile_with(app, tmp_path / "cache", runtime_mirror.url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "pip::install-failed")
     assert "Warning: leancloud does not install on Python 3.12" in result.stderr
     assert "Flask is not pinned below 2 next to leancloud" in result.output
