@@ -84,25 +84,22 @@ class BuildCache:
         layer = self.layers / inputs.digest()
         if not (layer / _COMPLETE).is_file() or not (layer / "python" / "bin").is_dir():
             return None
-        try:
-            metadata = json.loads((layer / "metadata.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return layer if metadata.get("inputs") == inputs.as_dict() else None
+        return layer if _layer_inputs(layer) == inputs.as_dict() else None
 
     def find_update_base(self, inputs: InstallInputs) -> Path | None:
         """The newest layer that differs from inputs only in requirements.txt."""
         wanted = {k: v for k, v in inputs.as_dict().items() if k != "requirements"}
-        candidates = sorted((p for p in self.layers.glob("*") if (p / _COMPLETE).is_file()),
-                            key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
-        for layer in candidates:
-            try:
-                found = json.loads((layer / "metadata.json").read_text())["inputs"]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if isinstance(found, dict) and {k: v for k, v in found.items() if k != "requirements"} == wanted:
+        for layer in self._complete_layers_newest_first():
+            found = _layer_inputs(layer)
+            if found is not None and {k: v for k, v in found.items() if k != "requirements"} == wanted:
                 return layer
         return None
+
+    def _complete_layers_newest_first(self) -> list[Path]:
+        if not self.layers.is_dir():
+            return []
+        return sorted((p for p in self.layers.iterdir() if (p / _COMPLETE).is_file()),
+                      key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
 
     def restore_install(self, layer: Path, python_home: Path, app_dir: Path) -> str | None:
         """Copy the layer into the slug; return the path it was built at (or None if unusable)."""
@@ -163,10 +160,17 @@ class BuildCache:
         self._prune()
 
     def _prune(self) -> None:
-        layers = sorted((p for p in self.layers.iterdir() if (p / _COMPLETE).is_file()),
-                        key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
-        for old in layers[_KEEP_LAYERS:]:
+        for old in self._complete_layers_newest_first()[_KEEP_LAYERS:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _layer_inputs(layer: Path) -> dict[str, Any] | None:
+    """The inputs a layer was saved with, or None when its metadata is unreadable."""
+    try:
+        found = json.loads((layer / "metadata.json").read_text())["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _copy_tree(source: Path, destination: Path) -> None:

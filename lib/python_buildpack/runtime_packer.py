@@ -17,7 +17,6 @@ libpython, man pages, and every site-package except pip.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from python_buildpack import commands, errors, output, relocate
 from python_buildpack.mirror import MANIFEST_NAME
-from python_buildpack.runtime import METADATA_NAME
+from python_buildpack.runtime import METADATA_NAME, file_sha256
 
 _INSPECT = (
     "import json, platform, sys, sysconfig;"
@@ -188,11 +187,7 @@ def write_archive(tree: Path, destination: Path) -> tuple[str, int]:
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
-    digest = hashlib.sha256()
-    with open(destination, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest(), destination.stat().st_size
+    return file_sha256(destination), destination.stat().st_size
 
 
 def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
