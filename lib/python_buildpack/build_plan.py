@@ -15,6 +15,7 @@ from python_buildpack import (
     leanengine_yaml,
     output,
     python_version,
+    system_registry,
 )
 from python_buildpack.leanengine_yaml import LeanEngineConfig
 from python_buildpack.mirror import Mirror, RuntimeEntry
@@ -33,6 +34,7 @@ class BuildPlan:
     mirror: Mirror
     runtime_entry: RuntimeEntry
     version: python_version.VersionChoice
+    system_hooks: tuple[system_registry.Hook, ...] = ()
 
 
 def setting(name: str, host_env: Mapping[str, str], app_env: Mapping[str, str]) -> str | None:
@@ -59,8 +61,9 @@ def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
         [entry.version for entry in entries],
     )
     entry = next(e for e in entries if e.version == choice.version)
+    hooks = system_registry.hooks_for(config.system_dependencies, choice.version)
     return BuildPlan(build_dir, app_dir, cache_dir, app_env, dict(host_env), config, mirror, entry,
-                     choice)
+                     choice, tuple(hooks))
 
 
 def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
@@ -73,10 +76,6 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             "The run command does not mention LEANCLOUD_APP_PORT",
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
             " the environment), or the platform's health check fails.")
-    if config.system_dependencies:
-        output.warning(
-            "systemDependencies are not installed by this version of the buildpack",
-            f"Listed: {', '.join(config.system_dependencies)}. The build goes on without them.")
     app_source.check_inputs_stay_inside(app_dir, ("requirements.txt", "wsgi.py", *config.required_files))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -8,6 +8,8 @@ Layout of ``CACHE_DIR/python-buildpack``::
     layers/install/<key>/  the install step's result: python/ (the runtime with the
                            app's packages), app-files/ (files install commands wrote
                            into the app), metadata.json (the inputs), complete
+    layers/system/<key>/   the unpacked system packages: tree/, complete
+    apt/                   apt's package lists and downloaded .deb files (debian_packages.py)
     last-install.json      the inputs of the last successful install step (for "why")
 
 A layer is written beside and renamed into place only after its step
@@ -25,7 +27,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +98,7 @@ class BuildCache:
         return None
 
     def _complete_layers_newest_first(self) -> list[Path]:
-        if not self.layers.is_dir():
-            return []
-        return sorted((p for p in self.layers.iterdir() if (p / _COMPLETE).is_file()),
-                      key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
+        return _complete_newest_first(self.layers)
 
     def restore_install(self, layer: Path, python_home: Path, app_dir: Path) -> str | None:
         """Copy the layer into the slug; return the path it was built at (or None if unusable)."""
@@ -137,12 +136,7 @@ class BuildCache:
 
     def _save_install_locked(self, inputs: InstallInputs, python_home: Path, app_dir: Path,
                              app_files: list[Path]) -> None:
-        self.layers.mkdir(parents=True, exist_ok=True)
-        # Saves hold the exclusive lock, so any staging directory is a killed build's.
-        for stale in self.layers.glob(".staging-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.layers))
-        try:
+        def fill(staging: Path) -> None:
             _copy_tree(python_home, staging / "python")
             for path in app_files:
                 target = staging / "app-files" / path.relative_to(app_dir)
@@ -150,18 +144,72 @@ class BuildCache:
                 shutil.copy2(path, target)
             _write_json_atomically(staging / "metadata.json",
                                    {"inputs": inputs.as_dict(), "python_home": str(python_home)})
-            (staging / _COMPLETE).write_text("")
-            final = self.layers / inputs.digest()
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(staging, final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+        _publish(self.layers, inputs.digest(), fill)
         _write_json_atomically(self.root / "last-install.json", inputs.as_dict())
         self._prune()
+
+    # --- tree layers (the system packages) ---------------------------------------------
+
+    def find_tree(self, kind: str, key: str) -> Path | None:
+        layer = self.root / "layers" / kind / key
+        return layer if (layer / _COMPLETE).is_file() and (layer / "tree").is_dir() else None
+
+    def restore_tree(self, layer: Path, target: Path) -> bool:
+        """Copy a tree layer to target; False if it vanished or cannot be copied."""
+        try:
+            with self.locked(exclusive=False):
+                if not (layer / _COMPLETE).is_file():
+                    return False
+                shutil.rmtree(target, ignore_errors=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _copy_tree(layer / "tree", target)
+                os.utime(layer / _COMPLETE)
+        except (OSError, commands.CommandFailed):
+            shutil.rmtree(target, ignore_errors=True)
+            return False
+        return True
+
+    def save_tree(self, kind: str, key: str, source: Path) -> None:
+        """Store a finished tree; a failure to save only warns."""
+        layers = self.root / "layers" / kind
+        try:
+            with self.locked(exclusive=True):
+                _publish(layers, key, lambda staging: _copy_tree(source, staging / "tree"))
+                for old in _complete_newest_first(layers)[_KEEP_LAYERS:]:
+                    shutil.rmtree(old, ignore_errors=True)
+        except (OSError, commands.CommandFailed) as exc:
+            output.warning("The build cache could not be saved; the next build will start afresh",
+                           str(exc))
 
     def _prune(self) -> None:
         for old in self._complete_layers_newest_first()[_KEEP_LAYERS:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _publish(layers: Path, key: str, fill: Callable[[Path], None]) -> None:
+    """Build a layer in a staging directory and rename it into place: readers see
+    the old layer or the complete new one, never a half-written one. The caller
+    holds the exclusive lock, so any staging directory left is a killed build's."""
+    layers.mkdir(parents=True, exist_ok=True)
+    for stale in layers.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=layers))
+    try:
+        fill(staging)
+        (staging / _COMPLETE).write_text("")
+        final = layers / key
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _complete_newest_first(layers: Path) -> list[Path]:
+    if not layers.is_dir():
+        return []
+    return sorted((p for p in layers.iterdir() if (p / _COMPLETE).is_file()),
+                  key=lambda p: (p / _COMPLETE).stat().st_mtime, reverse=True)
 
 
 def _layer_inputs(layer: Path) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """bin/compile: the build, as a straight pipeline.
 
 Analyse everything first (build_plan), then act: runtime and dependencies
-(install_step, cached as one layer) -> build commands -> checks -> start command.
+(system_step, then install_step, each cached as a layer) -> build commands -> checks -> start command.
 Each step prints its own heading and hands the next what it needs.
 """
 
@@ -22,6 +22,7 @@ from python_buildpack import (
     runtime,
     sdk_check,
     start_command,
+    system_step,
 )
 from python_buildpack.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
 from python_buildpack.cache import BuildCache
@@ -84,7 +85,8 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
     build_cache = BuildCache(plan.cache_dir)
     if use_cache:
         build_cache.check_format()
-    setup = install_step.prepare(plan, use_cache)
+    system = system_step.provide_system_dependencies(plan, build_cache if use_cache else None)
+    setup = install_step.prepare(plan, use_cache, system)
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     run_build_step(plan, setup.command_env)
     runtime.trim_for_run_time(installed.home)

@@ -426,3 +426,66 @@ def bad_installer(value: str) -> BuildpackError:
         f"PYTHON_INSTALLER is {visible(value)}.",
         "Set PYTHON_INSTALLER to `pip` (the default) or `uv`, or remove it.",
     )
+
+
+# --- system dependencies ------------------------------------------------------
+
+
+def system_dependency_unknown(name: str, supported: list[str], suggestion: str | None
+                              ) -> BuildpackError:
+    guess = f' Did you mean "{suggestion}"?' if suggestion else ""
+    return BuildpackError(
+        "system-dependencies::unknown",
+        "leanengine.yaml lists a system dependency the platform does not provide",
+        f"systemDependencies has {visible(name)}.{guess}\nSupported names:\n"
+        + bullet_list(supported),
+        "Use one of the supported names, or install what you need from PyPI in requirements.txt.",
+    )
+
+
+def system_dependency_discontinued(name: str, advice: str) -> BuildpackError:
+    return BuildpackError(
+        "system-dependencies::discontinued",
+        f"The system dependency {visible(name)} is no longer provided",
+        advice,
+        f"Remove {visible(name)} from systemDependencies in leanengine.yaml.",
+    )
+
+
+def system_dependency_needs_python(name: str, minimum: str, found: str) -> BuildpackError:
+    return BuildpackError(
+        "system-dependencies::needs-newer-python",
+        f"The system dependency {visible(name)} needs Python {minimum} or newer",
+        f"The app is built with Python {found}; {name} is only available as wheels for"
+        f" Python {minimum} and newer.",
+        f"Set .python-version to {minimum} or newer, or remove {name} from systemDependencies.",
+    )
+
+
+def system_packages_unreachable(source: str, lines: list[str]) -> BuildpackError:
+    return BuildpackError(
+        "system-dependencies::source-unreachable",
+        "The Debian package source cannot be reached",
+        f"Fetching from {source} failed:\n" + "\n".join(f"  {line}" for line in lines[-6:]),
+        "Check the network or SYSTEM_PACKAGES_MIRROR, then build again. Nothing was added to"
+        " the slug or the cache.",
+    )
+
+
+def system_packages_unresolvable(names: list[str], lines: list[str]) -> BuildpackError:
+    return BuildpackError(
+        "system-dependencies::unresolvable",
+        "The Debian packages of the system dependencies cannot be installed",
+        f"apt could not resolve {', '.join(names)}:\n" + "\n".join(f"  {line}" for line in lines[-8:]),
+        "The package source may lack these packages (check SYSTEM_PACKAGES_MIRROR), or the"
+        " build image changed. Build again; if it persists, report it with this log.",
+    )
+
+
+def system_package_broken(package: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "system-dependencies::broken-package",
+        f"The Debian package {visible(package)} could not be unpacked",
+        reason,
+        "The download may be damaged: build again with BUILD_NO_CACHE=1 to fetch it afresh.",
+    )

@@ -25,6 +25,7 @@ from python_buildpack.build_plan import BuildPlan, setting
 from python_buildpack.cache import BuildCache
 from python_buildpack.install_inputs import InstallInputs
 from python_buildpack.leanengine_yaml import Command, UseDefault
+from python_buildpack.system_step import SystemDependencies
 
 
 def slug_python_home(plan: BuildPlan) -> Path:
@@ -90,6 +91,7 @@ class Installer:
     name: str  # pip or uv
     pip_env: Mapping[str, str]
     uv_env: Mapping[str, str]
+    hook_requirements: tuple[str, ...] = ()  # PyPI packages systemDependencies add
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -119,9 +121,13 @@ def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
     requirements that were asked for (plain ones only)."""
     named = pip_install.requirement_names(plan.app_dir)
     companions = tools.companion_requirements(named)
+    from_hooks = [requirement for requirement in installer.hook_requirements
+                  if pip_install.requirement_name(requirement) not in named]
     early = companions if tools.companions_go_first() else []
     pip_install.ensure_build_tools(installed, tools, early, installer.pip_env)
-    extra = [] if early else list(companions)
+    extra = ([] if early else list(companions)) + from_hooks
+    for requirement in from_hooks:
+        output.info(f"Adding {requirement} for systemDependencies (its wheels carry the native library)")
     if plan.config.run is None and "gunicorn" not in named:
         extra.append(tools.server_requirement())
     if installer.name == "uv":
@@ -171,17 +177,18 @@ class InstallSetup:
     command_env: Mapping[str, str]  # for the app's install and build commands
 
 
-def prepare(plan: BuildPlan, use_cache: bool) -> InstallSetup:
+def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> InstallSetup:
     tools = tool_versions.tools_for(plan.version.version)
     installer_name = choose_installer(plan)
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
                                    exposed_env=exposed_to_install(plan), installer=installer_name)
     home = runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
-    pip_env = pip_install.pip_environment(plan.host_env, plan.app_env, home,
-                                          plan.cache_dir / "pip", use_cache)
+    pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
+                                                       plan.cache_dir / "pip", use_cache))
     installer = Installer(installer_name, pip_env,
-                          pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache))
+                          pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache),
+                          system.requirements)
     command_env = build_environment.command_environment(
         pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
     return InstallSetup(inputs, installer, command_env)

@@ -93,8 +93,14 @@ def requirement_lines(app_dir: Path) -> list[str]:
 
 def requirement_names(app_dir: Path) -> set[str]:
     """Canonical project names in the app's requirement files."""
-    matches = (_NAME.match(line) for line in requirement_lines(app_dir))
-    return {canonicalize_name(match.group(1)) for match in matches if match}
+    names = (requirement_name(line) for line in requirement_lines(app_dir))
+    return {name for name in names if name}
+
+
+def requirement_name(line: str) -> str | None:
+    """The canonical project name a requirement line starts with."""
+    match = _NAME.match(line)
+    return canonicalize_name(match.group(1)) if match else None
 
 
 def installed_pip_version(runtime: InstalledRuntime) -> str | None:
