@@ -6,7 +6,10 @@ requirement, rebuild after changing .python-version (3.12 -> 3.11); beside them
 the baseline a user would type (`python -m venv` + `pip install -r
 requirements.txt`, pip cache warm). Every rebuild starts from a copy of the same
 warm cache, in a new build directory (platforms build in a new place each time).
-Prints a table and writes BENCHMARKS.md.
+Then each systemDependencies name alone on the same app: its size in the slug,
+a build that unpacks from a warm package cache (the downloads, which depend on
+the network, are not timed) and a no-change rebuild. Prints the tables and
+writes BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from helpers import (
     FIXTURES,
@@ -33,6 +37,7 @@ from helpers import (
     http_server,
     pyenv_prefix,
 )
+from python_buildpack.system_registry import HOOKS
 
 WORK = REPO / ".cache" / "bench"
 EXTRA_REQUIREMENT = "six==1.17.0"
@@ -99,6 +104,32 @@ class Bench:
         return [timed(lambda i=i: one(WORK / f"baseline-{i}")) for i in range(self.trials)]
 
 
+def system_dependency_rows(mirror_url: str) -> list[str]:
+    rows = ["| name | what it installs | size in the slug | build, packages cached | rebuild, no change |",
+            "|---|---|---|---|---|"]
+    for name, hook in HOOKS.items():
+        cache = WORK / "caches" / f"system-{name}"
+        builds = []
+        for attempt in range(3):
+            app = WORK / "builds" / f"system-{name}-{attempt}"
+            shutil.copytree(FIXTURES / "flask-app", app)
+            (app / "leanengine.yaml").write_text(f"systemDependencies: [{name}]\n")
+            builds.append(app)
+        Bench(mirror_url, 1).compile(builds[0], cache)  # downloads: not timed
+        shutil.rmtree(cache / "python-buildpack" / "layers" / "system", ignore_errors=True)
+        unpack = timed(lambda app=builds[1], cache=cache: Bench(mirror_url, 1).compile(app, cache))
+        rebuild = timed(lambda app=builds[2], cache=cache: Bench(mirror_url, 1).compile(app, cache))
+        if hook.packages:
+            size = size_mb(builds[2] / ".lean" / "system")
+        else:  # a PyPI wheel and what it needs, in the runtime's site-packages
+            site = next((builds[2] / ".lean" / "python" / "lib").glob("python3*/site-packages"))
+            size = sum(size_mb(path) for pattern in ("talib", "ta_lib*", "numpy*")
+                       for path in site.glob(pattern))
+        rows.append(f"| `{name}` | {hook.summary} | {size:.1f} MB | {unpack:.1f} s | {rebuild:.2f} s |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def add_requirement(app: Path) -> None:
     with open(app / "requirements.txt", "a") as handle:
         handle.write(EXTRA_REQUIREMENT + "\n")
@@ -149,6 +180,7 @@ def main() -> int:
         uv_cold = uv_bench.cold()
         uv_one_more = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", add_requirement)
         uv_other_python = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", change_python)
+        system_rows = system_dependency_rows(url)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
     table = [
@@ -176,6 +208,13 @@ def main() -> int:
         *table,
         "",
         sizes,
+        "",
+        "## systemDependencies",
+        "",
+        "Each name alone in `leanengine.yaml` of the same app (one run each). Sizes are what the",
+        "name adds to the slug: `.lean/system`, or for `python-talib` the wheels in site-packages.",
+        "",
+        *system_rows,
         "",
     ])
     (REPO / "BENCHMARKS.md").write_text(report)

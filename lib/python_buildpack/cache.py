@@ -11,6 +11,8 @@ Layout of ``CACHE_DIR/python-buildpack``::
     layers/system/<key>/   the unpacked system packages: tree/, complete
     apt/                   apt's package lists and downloaded .deb files (debian_packages.py)
     last-install.json      the inputs of the last successful install step (for "why")
+    smoke-checks-passed.json  digests of builds whose smoke check passed (see smoke_check.py)
+    logs/                  the step logs of the last builds
 
 A layer is written beside and renamed into place only after its step
 succeeded, under an exclusive lock; restores take a shared lock. Anything
@@ -35,6 +37,8 @@ from python_buildpack import commands, output
 from python_buildpack.install_inputs import LAYER_FORMAT, InstallInputs
 
 _KEEP_LAYERS = 3
+_SMOKE_PASSED = "smoke-checks-passed.json"  # digests of app states whose smoke check passed
+_KEEP_SMOKE_KEYS = 20
 _COMPLETE = "complete"
 
 
@@ -148,6 +152,22 @@ class BuildCache:
         _publish(self.layers, inputs.digest(), fill)
         _write_json_atomically(self.root / "last-install.json", inputs.as_dict())
         self._prune()
+
+    # --- smoke checks passed -------------------------------------------------------
+
+    def smoke_check_passed(self, key: str) -> bool:
+        try:
+            return key in json.loads((self.root / _SMOKE_PASSED).read_text())
+        except (OSError, ValueError, TypeError):
+            return False
+
+    def remember_smoke_check(self, key: str) -> None:
+        with contextlib.suppress(OSError), self.locked(exclusive=True):
+            try:
+                known = [k for k in json.loads((self.root / _SMOKE_PASSED).read_text()) if k != key]
+            except (OSError, ValueError, TypeError):
+                known = []
+            _write_json_atomically(self.root / _SMOKE_PASSED, [key, *known][:_KEEP_SMOKE_KEYS])
 
     # --- tree layers (the system packages) ---------------------------------------------
 

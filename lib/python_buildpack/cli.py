@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from python_buildpack import app_source, errors, output, start_command
+from python_buildpack import app_source, build_report, errors, output, start_command
 from python_buildpack.compile import compile_app
 from python_buildpack.runtime_packer import package_runtime
 
@@ -45,6 +45,13 @@ def release(args: list[str]) -> int:
     return 0
 
 
+def report(args: list[str]) -> int:
+    if len(args) != 1:
+        raise errors.usage("bin/report", "bin/report BUILD_DIR")
+    output.plain(build_report.as_yaml(_existing_dir(args[0])).rstrip("\n"))
+    return 0
+
+
 def package(args: list[str]) -> int:
     if len(args) != 2:
         raise errors.usage("bin/package-runtime", "bin/package-runtime PYTHON_PREFIX MIRROR_DIR")
@@ -57,12 +64,13 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "compile": compile_,
     "release": release,
     "package-runtime": package,
+    "report": report,
 }
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
-        output.error(errors.usage("the buildpack", "bin/{detect,compile,release,package-runtime}"))
+        output.error(errors.usage("the buildpack", "bin/{detect,compile,release,report,package-runtime}"))
         return 2
     try:
         return COMMANDS[argv[0]](argv[1:])

@@ -1,13 +1,17 @@
 """The only module that starts subprocesses.
 
-`run` streams a command's output into the build log (indented, redacted) and
-keeps its tail for error summaries; `capture` returns a short command's output.
+`run` sends a command's output to the build log (the step's log file, and the
+console when logs are printed live) and keeps its tail for error summaries;
+`capture` returns a short command's output.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,6 +54,8 @@ def run(
                 output.subprocess_line(line)
         exit_code = process.wait()
     if exit_code != 0:
+        if echo:
+            output.hidden_output_tail(list(tail))
         raise CommandFailed(argv, exit_code, list(tail))
     return list(tail)
 
@@ -71,3 +77,27 @@ def capture(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
         lines = (result.stdout + result.stderr).splitlines()
         raise CommandFailed(argv, result.returncode, lines[-_TAIL_LINES:])
     return result.stdout
+
+
+def start_in_background(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
+                        log: Path) -> subprocess.Popen[bytes]:
+    """Start a long-running command in its own process group, output to log."""
+    with open(log, "wb") as sink:
+        return subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """SIGTERM the process group, as the platform stops an app; SIGKILL after grace."""
+    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers of an exited leader

@@ -1,18 +1,24 @@
 """bin/compile: the build, as a straight pipeline.
 
-Analyse everything first (build_plan), then act: runtime and dependencies
-(system_step, then install_step, each cached as a layer) -> build commands -> checks -> start command.
+Analyse everything first (build_plan), then act: system packages and the
+runtime with the dependencies (system_step, install_step, each cached as a
+layer) -> build commands -> checks -> start command -> smoke check.
 Each step prints its own heading and hands the next what it needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from python_buildpack import (
+    build_report,
+    errors,
+    file_snapshot,
     hooks,
     install_step,
     output,
@@ -21,6 +27,7 @@ from python_buildpack import (
     requirement_checks,
     runtime,
     sdk_check,
+    smoke_check,
     start_command,
     system_step,
 )
@@ -68,18 +75,84 @@ def write_start_files(plan: BuildPlan) -> str:
     return command
 
 
+def check_the_app_starts(plan: BuildPlan, command: str, install_key: str,
+                         build_cache: BuildCache | None) -> str:
+    """The smoke check (SMOKE_CHECK=0 skips it; =always runs it even when the same
+    app, dependencies and variables passed it before). Returns what happened."""
+    wanted = (setting("SMOKE_CHECK", plan.host_env, plan.app_env) or "1").lower()
+    if wanted in ("0", "false", "no", "off"):
+        output.info("Smoke check skipped (SMOKE_CHECK=0)")
+        return "skipped (SMOKE_CHECK=0)"
+    output.heading("Smoke check: starting the web command once")
+    key = smoke_check.input_digest(plan.build_dir, install_key, command, plan.app_env)
+    if build_cache is not None and key is not None and wanted != "always" and \
+            build_cache.smoke_check_passed(key):
+        output.info("Skipped: this app, with the same dependencies and variables, passed it in an"
+                    " earlier build (SMOKE_CHECK=always runs it anyway)")
+        return "passed earlier (same app)"
+    log = (output.log_directory() or plan.cache_dir) / "smoke-check.log"
+    result = smoke_check.run(plan.build_dir, command, plan.app_env, plan.config.startup_timeout, log)
+    output.info(f"GET {result.path} answered {result.status} after {result.seconds:.1f} s;"
+                " stopped with SIGTERM")
+    if result.loopback_only:
+        output.warning("The app listens on 127.0.0.1 only",
+                       "The platform's router connects from outside the container, so it cannot reach"
+                       " the app.\nListen on 0.0.0.0:$LEANCLOUD_APP_PORT instead.")
+    if build_cache is not None and key is not None:
+        build_cache.remember_smoke_check(key)
+    where = " (127.0.0.1 only)" if result.loopback_only else ""
+    return f"passed: GET {result.path} {result.status}{where}"
+
+
 def cache_enabled(plan: BuildPlan) -> bool:
     value = setting("BUILD_NO_CACHE", plan.host_env, plan.app_env)
     if value and value.lower() not in ("0", "false", "no"):
         output.info("BUILD_NO_CACHE is set: every cached layer is ignored")
+        build_report.record_cache("all", "ignored (BUILD_NO_CACHE)")
         return False
     return True
 
 
+def configure_build_log(plan: BuildPlan) -> None:
+    """Quiet by default; PRINT_BUILD_LOGS (the platform's printBuildLogs) streams
+    every command's output. Step logs of the last builds stay in the cache."""
+    value = setting("PRINT_BUILD_LOGS", plan.host_env, plan.app_env) or ""
+    logs = plan.cache_dir / "logs"
+    for old in sorted(logs.glob("*"))[:-4] if logs.is_dir() else []:
+        shutil.rmtree(old, ignore_errors=True)
+    this_build = logs / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    output.configure_build_log(this_build, live=value.lower() in ("1", "true", "yes"))
+
+
 def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None:
     started = time.monotonic()
-    output.heading("LeanEngine Python buildpack")
+    report = build_report.start()
+    output.heading("LeanEngine Python buildpack", timed=False)
+    try:
+        build(build_dir, cache_dir, env_path, report)
+    except errors.BuildpackError as err:
+        report.outcome, report.failure_code = "failed", err.code
+        raise
+    except BaseException:
+        report.outcome, report.failure_code = "failed", "internal-error"
+        raise
+    finally:
+        output.end_step(failed=report.outcome != "succeeded")
+        report.duration_seconds = round(time.monotonic() - started, 2)
+        report.steps = [{"name": name, "seconds": round(seconds, 2)}
+                        for name, seconds in output.step_durations()]
+        with contextlib.suppress(OSError):
+            build_report.write(build_dir)
+    print_summary(report)
+
+
+def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build_report.BuildReport
+          ) -> None:
     plan = analyse(build_dir, cache_dir / CACHE_SUBDIR, env_path, os.environ)
+    configure_build_log(plan)
+    report.python_version = plan.version.version
+    report.python_version_reason = plan.version.reason
+    report.system_dependencies = [hook.name for hook in plan.system_hooks]
     report_version_choice(plan)
     use_cache = cache_enabled(plan)
     build_cache = BuildCache(plan.cache_dir)
@@ -87,9 +160,31 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
         build_cache.check_format()
     system = system_step.provide_system_dependencies(plan, build_cache if use_cache else None)
     setup = install_step.prepare(plan, use_cache, system)
+    report.installer = setup.installer.name
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     run_build_step(plan, setup.command_env)
     runtime.trim_for_run_time(installed.home)
     check_functions_mode(plan, installed, setup.command_env)
-    write_start_files(plan)
-    output.heading(f"Build succeeded in {time.monotonic() - started:.1f}s")
+    report.web_command = write_start_files(plan)
+    report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),
+                                              build_cache if use_cache else None)
+    report.slug_size_bytes = file_snapshot.directory_size(build_dir)
+    report.outcome = "succeeded"
+
+
+def print_summary(report: build_report.BuildReport) -> None:
+    output.heading(f"Build succeeded in {report.duration_seconds:.1f} s", timed=False)
+    rows = [
+        ("Python", f"{report.python_version}, chosen {report.python_version_reason}"),
+        ("Installer", report.installer or "none"),
+        *((f"Cache: {part}", decision) for part, decision in report.cache.items()),
+        ("Slug", f"{(report.slug_size_bytes or 0) / 1e6:.1f} MB"),
+        ("Web", report.web_command or ""),
+    ]
+    if report.system_dependencies:
+        rows.insert(2, ("System", ", ".join(report.system_dependencies)))
+    if report.smoke_check:
+        rows.insert(-1, ("Smoke check", report.smoke_check))
+    width = max(len(name) for name, _value in rows)
+    for name, value in rows:
+        output.info(f"{name.ljust(width)}  {value}")

@@ -8,7 +8,12 @@ message prose lives in this one file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from python_buildpack.pip_failures import Diagnosis
 
 
 class BuildpackError(Exception):
@@ -314,28 +319,49 @@ def archive_corrupt(reason: str) -> BuildpackError:
 # --- installing dependencies ----------------------------------------------------
 
 
-def pip_failed(step: str, exit_code: int, summary: str) -> BuildpackError:
+_PIP_CAUSES = {
+    "no-such-package": (
+        "{req} is not on the package index",
+        "Check the name on https://pypi.org/project/{name}/ (or on your PIP_INDEX_URL); a typo or a"
+        " private package without its index are the usual causes."),
+    "no-matching-version": (
+        "No release of {req} matches",
+        "Pick a version from the list above (pip only offers releases for this Python,"
+        " {python}), or loosen the pin in requirements.txt."),
+    "build-failed": (
+        "{req} has no wheel for Python {python} here, and building it from source failed",
+        "Use a version of {name} that has wheels for Python {python} (https://pypi.org/project/{name}/#files),"
+        " choose a Python it has wheels for in .python-version, or provide the native library it"
+        " builds against with systemDependencies in leanengine.yaml."),
+    "network": (
+        "The package index could not be reached",
+        "pip's downloads failed (lines above). Check PIP_INDEX_URL and the index's availability,"
+        " then build again."),
+    "conflict": (
+        "The requirements conflict with each other",
+        "No set of versions satisfies every pin (the lines above name them). Loosen or remove one"
+        " of the conflicting pins in requirements.txt."),
+    "other": (
+        "pip could not {step}",
+        "Check the requirement named above: its name and version on PyPI (or your PIP_INDEX_URL),"
+        " and that it supports this Python version. Pin versions that work together, e.g."
+        " `Flask>=2,<3`."),
+}
+
+
+def pip_failed(step: str, exit_code: int, diagnosis: Diagnosis, python: str) -> BuildpackError:
+    title, hint = _PIP_CAUSES[diagnosis.cause]
+    requirement = diagnosis.requirement or "a requirement"
+    name = re.split(r"[=<>!~\[;@ ]", requirement, maxsplit=1)[0] or "the package"
+    values = {"req": requirement, "name": name, "python": python, "step": step}
+    code = "pip::install-failed" if diagnosis.cause == "other" else f"pip::{diagnosis.cause}"
+    quoted = "\n".join(f"  {line}" for line in diagnosis.quoted)
     return BuildpackError(
-        "pip::install-failed",
-        f"pip could not {step}",
-        f"pip exited with code {exit_code}.\n{summary}".rstrip(),
-        "Check the requirement named above: its name and version on PyPI (or your"
-        " PIP_INDEX_URL), and that it supports this Python version. Pin versions that"
-        " work together, e.g. `Flask>=2,<3`.",
+        code,
+        title.format(**values),
+        f"pip could not {step} (exit code {exit_code}).\n{quoted}".rstrip(),
+        hint.format(**values),
     )
-
-
-def server_missing(python_version: str) -> BuildpackError:
-    return BuildpackError(
-        "pip::server-missing",
-        "The web server could not be installed",
-        f"After installing the requirements, gunicorn is not importable on Python {python_version}.",
-        "Add a gunicorn version that supports this Python to requirements.txt, or set `run:` in"
-        " leanengine.yaml.",
-    )
-
-
-# --- bin/package-runtime ----------------------------------------------------------
 
 
 def prefix_not_python(prefix: str, reason: str) -> BuildpackError:
@@ -488,4 +514,59 @@ def system_package_broken(package: str, reason: str) -> BuildpackError:
         f"The Debian package {visible(package)} could not be unpacked",
         reason,
         "The download may be damaged: build again with BUILD_NO_CACHE=1 to fetch it afresh.",
+    )
+
+
+# --- bin/report -----------------------------------------------------------------
+
+
+def report_missing(build_dir: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "report::missing",
+        "There is no build report in this directory",
+        f"{build_dir}/.lean/build-report.json cannot be read: {reason}",
+        "Run bin/compile on the directory first; bin/report describes the last build there.",
+    )
+
+
+# --- smoke check ------------------------------------------------------------------
+
+_SMOKE_HINT = ("The platform would start this version the same way and fail its health check."
+               " Fix the app (its output is above), or set SMOKE_CHECK=0 to skip this check.")
+
+
+def _app_output(lines: list[str]) -> str:
+    if not lines:
+        return "The app printed nothing."
+    return "The app's last lines:\n" + "\n".join(f"  | {line}" for line in lines)
+
+
+def smoke_check_exited(exit_code: int, lines: list[str]) -> BuildpackError:
+    return BuildpackError(
+        "smoke-check::exited",
+        "The app exited during the smoke check",
+        f"The web command exited with code {exit_code} before answering HTTP.\n{_app_output(lines)}",
+        _SMOKE_HINT,
+    )
+
+
+def smoke_check_no_answer(timeout: float, seen: dict[str, str], lines: list[str]) -> BuildpackError:
+    tried = ", ".join(f"{path}: {answer}" for path, answer in seen.items()) or "nothing"
+    return BuildpackError(
+        "smoke-check::no-answer",
+        f"The app did not answer within startupTimeout ({timeout:g} s)",
+        f"Probed GET / and /__engine/1/ping on 127.0.0.1:$LEANCLOUD_APP_PORT; last: {tried}.\n"
+        "The app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT and answer quickly.\n"
+        + _app_output(lines),
+        _SMOKE_HINT + " A slow start can get more time with startupTimeout in leanengine.yaml.",
+    )
+
+
+def smoke_check_bad_status(seen: dict[str, str], lines: list[str]) -> BuildpackError:
+    answers = ", ".join(f"{path} answered {status}" for path, status in seen.items())
+    return BuildpackError(
+        "smoke-check::bad-status",
+        "The app answers the health check with an error",
+        f"{answers}; the platform needs a 2xx on one of them.\n{_app_output(lines)}",
+        _SMOKE_HINT + " An app with no page at / can serve the LeanCloud SDK's /__engine/1/ping.",
     )

@@ -30,3 +30,15 @@ def snapshot(app_dir: Path, skip: tuple[str, ...]) -> Snapshot:
 def changed_files(before: Snapshot, app_dir: Path, skip: tuple[str, ...]) -> list[Path]:
     after = snapshot(app_dir, skip)
     return [app_dir / name for name, state in sorted(after.items()) if before.get(name) != state]
+
+
+def directory_size(root: Path) -> int:
+    """Bytes of every file under root (links count as links)."""
+    total = 0
+    for directory, _subdirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                continue  # removed while counting
+    return total

@@ -3,12 +3,14 @@ restored from the cache layer, updated in place, or installed afresh."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from python_buildpack import (
     build_environment,
+    build_report,
     commands,
     errors,
     file_snapshot,
@@ -35,9 +37,13 @@ def slug_python_home(plan: BuildPlan) -> Path:
 def install_python(plan: BuildPlan, use_cache: bool) -> runtime.InstalledRuntime:
     entry = plan.runtime_entry
     output.heading(f"Installing Python {entry.version}")
+    started = time.monotonic()
     archive, cached = runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes",
                                             reuse=use_cache)
-    output.info("Using the cached runtime archive" if cached else f"Downloaded {Path(entry.url).name}")
+    took = time.monotonic() - started
+    output.info("Using the cached runtime archive" if cached else
+                f"Downloaded {Path(entry.url).name} ({archive.stat().st_size / 1e6:.1f} MB in {took:.1f} s)")
+    build_report.record_cache("runtime archive", "reused" if cached else "downloaded")
     return runtime.install_runtime(archive, entry.version, slug_python_home(plan))
 
 
@@ -57,6 +63,7 @@ def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: Insta
         installed = restore_layer(plan, build_cache, layer)
         if installed is not None:
             output.info("Restored Python and dependencies from the cache: install inputs unchanged")
+            build_report.record_cache("dependencies", "restored: install inputs unchanged")
             return installed, False
     reasons = "; ".join(install_inputs.explain_changes(build_cache.last_install_inputs(), inputs))
     base = build_cache.find_update_base(inputs) if can_update_in_place(plan) else None
@@ -64,8 +71,10 @@ def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: Insta
         installed = restore_layer(plan, build_cache, base)
         if installed is not None:
             output.info(f"Updating the cached dependencies in place: {reasons}")
+            build_report.record_cache("dependencies", f"updated in place: {reasons}")
             return installed, True
     output.info(f"Installing dependencies: {reasons}")
+    build_report.record_cache("dependencies", f"installed: {reasons}")
     return None, False
 
 

@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from python_buildpack import errors
+from python_buildpack import errors, output
 
 MANIFEST_NAME = "manifest.json"
 _TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
@@ -111,6 +111,8 @@ class Mirror:
                 for chunk in self._stream(url):
                     digest.update(chunk)
                     sink.write(chunk)
+                    output.progress(Path(entry.url).name, sink.tell(), entry.size)
+            output.progress_done()
             if digest.hexdigest() != entry.sha256:
                 raise errors.checksum_mismatch(url, entry.sha256, digest.hexdigest())
             os.replace(partial, destination)

@@ -1,16 +1,25 @@
 """The only module that writes to the terminal, in classic buildpack style.
 
-Headings are ``-----> Step``; details and subprocess lines are indented seven
-spaces; warnings and errors go to stderr prefixed `` !     ``. Every line goes
-through `redact`, so values registered as secrets never reach the log.
+Headings are ``-----> Step``; details are indented seven spaces and each step
+ends with its duration; warnings and errors go to stderr prefixed `` !     ``.
+Every line goes through `redact`, so values registered as secrets never reach
+the log.
+
+Subprocess output (pip, the app's commands) is quiet by default: it goes to the
+step's log file, and only a failed command's tail is shown. With
+PRINT_BUILD_LOGS it streams live.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from python_buildpack.errors import BuildpackError
@@ -61,8 +70,51 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def heading(text: str) -> None:
+@dataclass
+class _BuildLog:
+    live: bool = True  # subprocess output on the console
+    directory: Path | None = None  # per-step log files
+    step: str | None = None
+    step_started: float = 0.0
+    step_log: Path | None = None
+    durations: list[tuple[str, float]] = field(default_factory=list)
+
+
+_log = _BuildLog()
+_TAIL_SHOWN = 25
+
+
+def configure_build_log(directory: Path | None, live: bool) -> None:
+    """Where step logs go, and whether subprocess output is also shown live."""
+    _log.directory, _log.live = directory, live
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def heading(text: str, timed: bool = True) -> None:
+    """Start a step (ending the previous one); untimed headings are banners."""
+    end_step()
     _write(sys.stdout, f"-----> {text}")
+    if timed:
+        _log.step, _log.step_started, _log.step_log = text, time.monotonic(), None
+
+
+def end_step(failed: bool = False) -> None:
+    """Print how long the current step took."""
+    if _log.step is None:
+        return
+    seconds = time.monotonic() - _log.step_started
+    _log.durations.append((_log.step, seconds))
+    _write(sys.stdout, f"{INDENT}{'Failed after' if failed else 'Done in'} {seconds:.1f} s")
+    _log.step = None
+
+
+def log_directory() -> Path | None:
+    return _log.directory
+
+
+def step_durations() -> list[tuple[str, float]]:
+    return list(_log.durations)
 
 
 def info(text: str) -> None:
@@ -71,7 +123,58 @@ def info(text: str) -> None:
 
 
 def subprocess_line(line: str) -> None:
-    _write(sys.stdout, INDENT + line.rstrip("\n"))
+    text = redact(line.rstrip("\n"))
+    log_file = _step_log_file()
+    if log_file is not None:
+        with open(log_file, "a", encoding="utf-8", errors="replace") as handle:
+            handle.write(text + "\n")
+    if _log.live:
+        _write(sys.stdout, INDENT + text)
+
+
+def _step_log_file() -> Path | None:
+    if _log.directory is None:
+        return None
+    if _log.step_log is None:
+        name = re.sub(r"[^a-z0-9]+", "-", (_log.step or "build").lower()).strip("-")[:40]
+        _log.step_log = _log.directory / f"{len(_log.durations) + 1:02d}-{name}.log"
+    return _log.step_log
+
+
+def quiet_only(text: str) -> None:
+    """A line that sums up hidden output (pip's "Successfully installed ..."):
+    shown when the output itself was not."""
+    if not _log.live:
+        info(text)
+
+
+_progress_shown = [0.0]
+
+
+def progress(label: str, done: int, total: int | None) -> None:
+    """A download's progress, redrawn in place: only on a terminal."""
+    if not sys.stdout.isatty() or time.monotonic() - _progress_shown[0] < 0.2:
+        return
+    _progress_shown[0] = time.monotonic()
+    share = f"{100 * done // total:3d}% of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+    sys.stdout.write(f"\r{INDENT}Downloading {label}: {share}\033[K")
+    sys.stdout.flush()
+
+
+def progress_done() -> None:
+    if sys.stdout.isatty():
+        sys.stdout.write("\r\033[K")
+        sys.stdout.flush()
+
+
+def hidden_output_tail(lines: list[str]) -> None:
+    """After a failed command in quiet mode: the end of what it printed."""
+    if _log.live or not lines:
+        return
+    where = f" (the whole log: {_log.step_log})" if _log.step_log else ""
+    _write(sys.stdout, f"{INDENT}The command failed; its last {min(len(lines), _TAIL_SHOWN)} lines{where}:")
+    for line in lines[-_TAIL_SHOWN:]:
+        _write(sys.stdout, INDENT + "  " + line)
 
 
 def warning(title: str, detail: str = "") -> None:

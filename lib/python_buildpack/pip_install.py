@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from python_buildpack import commands, errors, output, relocate
+from python_buildpack import commands, errors, output, pip_failures, relocate
 from python_buildpack.runtime import InstalledRuntime
 from python_buildpack.tool_versions import ToolVersions
 
@@ -164,10 +164,11 @@ def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str],
     argv = [uv_binary(), "pip", "install", "--python", str(runtime.python), "--compile-bytecode",
             *arguments]
     try:
-        commands.run(argv, env=env, cwd=app_dir)
+        printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
         raise errors.pip_failed("install the app's requirements (with uv)", failure.exit_code,
-                                summarise_pip_failure(failure.tail)) from failure
+                                pip_failures.diagnose(failure.tail), runtime.version) from failure
+    _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
 
@@ -222,16 +223,16 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     flags = _PIP_FLAGS + (_INSTALL_FLAGS if arguments[0] == "install" else ())
     argv = [str(runtime.python), "-m", "pip", *arguments, *flags]
     try:
-        commands.run(argv, env=env, cwd=cwd)
+        printed = commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:
-        raise errors.pip_failed(step, failure.exit_code, summarise_pip_failure(failure.tail)) from failure
+        raise errors.pip_failed(step, failure.exit_code, pip_failures.diagnose(failure.tail),
+                                runtime.version) from failure
+    _sum_up(printed, ("Successfully installed ", "Successfully uninstalled "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
 
-def summarise_pip_failure(lines: list[str]) -> str:
-    """pip's own ERROR lines, which name the requirement and the cause."""
-    relevant = [line.strip() for line in lines
-                if line.lstrip().startswith(("ERROR:", "error:", "×", "╰─▶"))]
-    if not relevant:
-        relevant = [line.strip() for line in lines[-5:] if line.strip()]
-    return "\n".join(f"  {line}" for line in relevant[:8])
+def _sum_up(printed: list[str], prefixes: tuple[str, ...]) -> None:
+    """In a quiet build, the installer's own closing lines stand for its output."""
+    for line in printed:
+        if line.strip().startswith(prefixes):
+            output.quiet_only(line.strip())

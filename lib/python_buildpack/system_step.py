@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from python_buildpack import debian_packages, output, start_command, system_tree
+from python_buildpack import build_report, debian_packages, file_snapshot, output, start_command, system_tree
 from python_buildpack.build_plan import BuildPlan
 from python_buildpack.cache import BuildCache
 from python_buildpack.debian_packages import AptSource, DebPackage
@@ -66,8 +66,9 @@ def provide_system_dependencies(plan: BuildPlan, build_cache: BuildCache | None)
     key = _layer_key(with_packages, source)
     layer = build_cache.find_tree(_LAYER_KIND, key) if build_cache else None
     if layer is not None and build_cache is not None and build_cache.restore_tree(layer, tree):
-        size = _megabytes(system_tree.tree_size(tree))
+        size = _megabytes(file_snapshot.directory_size(tree))
         output.info(f"Restored the system packages from the cache ({size}): nothing downloaded")
+        build_report.record_cache("system packages", "restored")
     else:
         try:
             _install(with_packages, source, tree)
@@ -95,19 +96,20 @@ def _install(hooks: list[Hook], source: AptSource, tree: Path) -> None:
         downloaded = source.download(wanted)
     output.info(f"Downloaded {_megabytes(downloaded)} of Debian packages" if downloaded
                 else f"All {len(everything)} Debian packages came from the package cache")
+    build_report.record_cache("system packages", f"unpacked; {_megabytes(downloaded)} downloaded")
     for hook, packages in owned:
-        before = system_tree.tree_size(tree)
+        before = file_snapshot.directory_size(tree)
         for package in packages:
             debian_packages.unpack(source.archive_of(package), tree)
         system_tree.remove_unused(tree)
-        added = system_tree.tree_size(tree) - before
+        added = file_snapshot.directory_size(tree) - before
         output.info(f"{hook.name}: {hook.summary}; {len(packages)} Debian packages"
                     f" ({', '.join(hook.packages)} and what they need), +{_megabytes(added)}")
     missing = system_tree.finish(tree, hooks)
     if missing:
         output.warning("Some programs of the system dependencies miss a library",
                        "\n".join(missing[:10]) + "\nThey may fail at run time; please report this.")
-    output.info(f"System packages in the slug: {_megabytes(system_tree.tree_size(tree))}")
+    output.info(f"System packages in the slug: {_megabytes(file_snapshot.directory_size(tree))}")
 
 
 def _packages_per_hook(hooks: list[Hook], source: AptSource, everything: list[DebPackage]

@@ -130,13 +130,6 @@ def library_dirs(root: Path) -> list[str]:
     return standard + sorted(found - set(standard))
 
 
-def tree_size(root: Path) -> int:
-    total = 0
-    for directory, _subdirs, files in os.walk(root):
-        total += sum(os.lstat(os.path.join(directory, name)).st_size for name in files)
-    return total
-
-
 def remove_unused(root: Path) -> None:
     """Manuals and documentation a slug never reads (copyright files stay)."""
     for name in _UNUSED_SHARE_DIRS:

@@ -99,7 +99,8 @@ def _change_install(app: Path) -> None:
 
 
 def _change_run(app: Path) -> None:
-    (app / "leanengine.yaml").write_text("run: gunicorn -b 0.0.0.0:$LEANCLOUD_APP_PORT wsgi:application\n")
+    (app / "leanengine.yaml").write_text(
+        "run: python -m flask --app wsgi:application run --host 0.0.0.0 --port $LEANCLOUD_APP_PORT\n")
 
 
 @pytest.mark.parametrize(

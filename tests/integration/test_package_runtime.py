@@ -81,3 +81,17 @@ def test_repacking_replaces_the_manifest_entry(runtime_mirror: RuntimeMirror, tm
         assert run_bin("package-runtime", prefix, mirror).returncode == 0
     manifest = json.loads((mirror / "manifest.json").read_text())
     assert [r["version"] for r in manifest["runtimes"]] == ["3.12.1"]
+
+
+def test_refuses_another_implementation(tmp_path: Path) -> None:
+    # No PyPy on this machine: a stand-in interpreter answers the packer's
+    # question the way PyPy's would.
+    fake = tmp_path / "pypy3.10" / "bin" / "python3"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\necho \'{"implementation": "PyPy", "version": "3.10.14"}\'\n')
+    fake.chmod(0o755)
+    result = run_bin("package-runtime", fake.parents[1], tmp_path / "mirror")
+    assert result.returncode == 1, result.output
+    assert "[package-runtime::not-cpython]" in result.stderr
+    assert "PyPy" in result.stderr
+    assert not (tmp_path / "mirror" / "manifest.json").exists()

@@ -3,6 +3,7 @@ image's apt sources, unpacked into the slug, used by the app after the slug move
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from helpers import (
     wait_for_http,
     web_command,
 )
+from python_buildpack import errors
+from python_buildpack.debian_packages import AptSource
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +155,14 @@ def test_chrome_headless_renders_a_page_for_the_app(mirror: RuntimeMirror, packa
     _result, (status, body) = build_and_probe(mirror, "chrome-app", package_cache, tmp_path, "/render")
     assert status == 200, body
     assert '<p id="out">rendered 42</p>' in body
+
+
+def test_a_package_the_source_lacks_is_unresolvable(package_cache: Path,
+                                                    first_build: tuple[Result, Path]) -> None:
+    # Real apt on the lists the first build fetched; a registry entry naming a
+    # package Debian does not have would fail like this.
+    source = AptSource(package_cache / "python-buildpack", dict(os.environ))
+    with pytest.raises(errors.BuildpackError) as raised, source.locked():
+        source.resolve(["leanengine-no-such-deb"])
+    assert raised.value.code == "system-dependencies::unresolvable"
+    assert "leanengine-no-such-deb" in raised.value.detail

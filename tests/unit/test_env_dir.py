@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from python_buildpack.env_dir import parse_entries
+from pathlib import Path
+
+import pytest
+from python_buildpack import errors
+from python_buildpack.env_dir import parse_entries, read_env_dir
 
 
 def test_parse_entries_keeps_valid_and_skips_odd_names() -> None:
@@ -20,3 +24,13 @@ def test_parse_entries_keeps_valid_and_skips_odd_names() -> None:
         "UNICODE": "值",
     }
     assert skipped == ["bad name", "1STARTS_WITH_DIGIT", "NUL_VALUE"]
+
+
+def test_an_env_dir_that_cannot_be_listed_is_an_error(tmp_path: Path) -> None:
+    # As root no permission stops a read; a path that is not a directory does.
+    not_a_directory = tmp_path / "env"
+    not_a_directory.write_text("X=1")
+    with pytest.raises(errors.BuildpackError) as raised:
+        read_env_dir(not_a_directory)
+    assert raised.value.code == "env-dir::unreadable"
+    assert "Not a directory" in raised.value.detail

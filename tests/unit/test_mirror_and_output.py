@@ -39,8 +39,9 @@ def test_archive_urls_stay_in_the_mirror(base: str, relative: str, allowed: bool
     if allowed:
         assert mirror.url_of(relative)
     else:
-        with pytest.raises(BuildpackError):
+        with pytest.raises(BuildpackError) as refused:
             mirror.url_of(relative)
+        assert refused.value.code == "mirror::unsafe-url"
 
 
 def test_mirror_url_scheme_is_checked() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from python_buildpack import errors, system_registry, system_tree
-from python_buildpack.debian_packages import NEVER_SHIPPED, DebPackage, parse_simulation
+from python_buildpack.debian_packages import NEVER_SHIPPED, DebPackage, parse_simulation, unpack
 from python_buildpack.system_step import SystemDependencies
 
 # --- the registry -------------------------------------------------------------
@@ -158,3 +158,12 @@ def test_the_runtime_stays_first_on_the_installers_path() -> None:
     assert env["PIP_ONLY_BINARY"] == "ta-lib"
     assert env["UV_NO_BUILD_PACKAGE"] == "ta-lib"
     assert env["PIP_CACHE_DIR"] == "/c"
+
+
+def test_a_damaged_deb_is_a_clear_error(tmp_path: Path) -> None:
+    damaged = tmp_path / "ffmpeg_5.1_amd64.deb"
+    damaged.write_bytes(b"!<arch>\ntruncated")
+    with pytest.raises(errors.BuildpackError) as raised:
+        unpack(damaged, tmp_path / "tree")
+    assert raised.value.code == "system-dependencies::broken-package"
+    assert "ffmpeg_5.1_amd64.deb" in raised.value.title

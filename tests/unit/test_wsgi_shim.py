@@ -52,6 +52,13 @@ def empty(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     return []
 
 
+def empty_chunk(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    # Regression: the shim passed b"" on before the deferred status; gunicorn
+    # (like wsgiref) then failed the request with 500 (found by the smoke check).
+    start_response("404 Not Found", [])
+    return [b""]
+
+
 class Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -83,6 +90,7 @@ def test_strict_server_refuses_the_sdk_ping_without_the_shim() -> None:
         (streaming, (200, b"ab")),
         (legacy_write, (201, b"written;returned")),
         (empty, (204, b"")),
+        (empty_chunk, (404, b"")),
     ],
 )
 def test_shim_serves_under_a_strict_server(app: App, expected: tuple[int, bytes]) -> None:

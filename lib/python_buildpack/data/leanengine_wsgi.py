@@ -50,9 +50,11 @@ class _Body(object):
 
     def __iter__(self):
         for chunk in self._result:
+            # Empty chunks carry nothing and would reach the server before
+            # the deferred status (gunicorn then fails the request): dropped.
             if chunk:
                 self._response.send_headers()
-            yield chunk
+                yield chunk
         self._response.send_headers()
 
     def close(self):

@@ -1,0 +1,71 @@
+"""What a build decided and how long it took: the closing summary of the log,
+and `.lean/build-report.json`, which `bin/report BUILD_DIR` prints as YAML.
+
+One build is one process, so the steps record into one module-level report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from python_buildpack import BUILDPACK_VERSION, errors
+
+REPORT_FILE = Path(".lean") / "build-report.json"
+
+
+@dataclass
+class BuildReport:
+    buildpack_version: str = BUILDPACK_VERSION
+    outcome: str = "running"  # succeeded | failed
+    failure_code: str | None = None
+    python_version: str | None = None
+    python_version_reason: str | None = None
+    installer: str | None = None
+    system_dependencies: list[str] = field(default_factory=list)
+    cache: dict[str, str] = field(default_factory=dict)  # what each cached part did
+    smoke_check: str | None = None
+    web_command: str | None = None
+    slug_size_bytes: int | None = None
+    duration_seconds: float | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+_report = BuildReport()
+
+
+def current() -> BuildReport:
+    return _report
+
+
+def start() -> BuildReport:
+    global _report  # noqa: PLW0603 -- one report per build process
+    _report = BuildReport()
+    return _report
+
+
+def record_cache(part: str, decision: str) -> None:
+    _report.cache[part] = decision
+
+
+def write(build_dir: Path) -> None:
+    path = build_dir / REPORT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_text(json.dumps(asdict(_report), indent=1))
+    os.replace(partial, path)
+
+
+def as_yaml(build_dir: Path) -> str:
+    """The report of the last build in build_dir, as YAML."""
+    try:
+        found = json.loads((build_dir / REPORT_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise errors.report_missing(str(build_dir), str(exc)) from exc
+    return yaml.safe_dump(found, sort_keys=False, allow_unicode=True)
+
