@@ -53,10 +53,11 @@ def timed(action: Callable[[], None]) -> float:
 
 
 class Bench:
-    def __init__(self, mirror_url: str, trials: int, installer: str = "pip") -> None:
+    def __init__(self, mirror_url: str, trials: int, installer: str = "pip", smoke_check: str = "1") -> None:
         self.mirror_url = mirror_url
         self.trials = trials
         self.installer = installer
+        self.smoke_check = smoke_check
         self.counter = 0  # build directories are named per installer: app-<installer>-<n>
 
     def fresh_source(self, edit: Callable[[Path], None] | None = None) -> Path:
@@ -68,14 +69,15 @@ class Bench:
         return app
 
     def compile(self, app: Path, cache: Path) -> None:
-        result = compile_app(self.mirror_url, app, cache, PYTHON_INSTALLER=self.installer)
+        result = compile_app(self.mirror_url, app, cache, PYTHON_INSTALLER=self.installer,
+                             SMOKE_CHECK=self.smoke_check)
         if result.returncode != 0:
             raise SystemExit(f"build failed:\n{result.output}")
 
     def cold(self) -> list[float]:
         times = []
         for index in range(self.trials):
-            cache = WORK / "caches" / f"cold-{self.installer}-{index}"
+            cache = WORK / "caches" / f"cold-{self.installer}-{self.smoke_check}-{index}"
             app = self.fresh_source()
             times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
         return times
@@ -172,14 +174,17 @@ def main() -> int:
         bench = Bench(url, trials)
         print(f"Benchmarking on {machine()}, {trials} trials each ...", flush=True)
         cold = bench.cold()
-        warm = WORK / "caches" / "cold-pip-0"
+        warm = WORK / "caches" / "cold-pip-1-0"
         no_change = bench.rebuilds(warm, None)
         one_more = bench.rebuilds(warm, add_requirement)
         other_python = bench.rebuilds(warm, change_python)
         uv_bench = Bench(url, trials, installer="uv")
         uv_cold = uv_bench.cold()
-        uv_one_more = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", add_requirement)
-        uv_other_python = uv_bench.rebuilds(WORK / "caches" / "cold-uv-0", change_python)
+        uv_one_more = uv_bench.rebuilds(WORK / "caches" / "cold-uv-1-0", add_requirement)
+        uv_other_python = uv_bench.rebuilds(WORK / "caches" / "cold-uv-1-0", change_python)
+        no_smoke = Bench(url, trials, smoke_check="0")
+        no_smoke.counter = 1000  # its own build directories
+        cold_without_smoke = no_smoke.cold()
         system_rows = system_dependency_rows(url)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
@@ -187,6 +192,7 @@ def main() -> int:
         "| scenario | median | min | max | runs |",
         "|---|---|---|---|---|",
         row("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold),
+        row("cold build with `SMOKE_CHECK=0` (what the smoke check costs)", cold_without_smoke),
         row("rebuild, nothing changed", no_change),
         row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more),
         row("rebuild after changing .python-version 3.12 -> 3.11", other_python),

@@ -101,6 +101,10 @@ class AptSource:
     def _apt_get(self, *arguments: str) -> str:
         return commands.capture(["apt-get", "-q", *self._options(), *arguments], env=self._env)
 
+    def _apt_get_logged(self, *arguments: str) -> None:
+        """apt-get with its output (a `Get:` line per download) in the build log."""
+        commands.run(["apt-get", "-q", *self._options(), *arguments], env=self._env)
+
     def refresh_lists(self, force: bool = False) -> bool:
         """Fetch the package lists when missing, a day old, or forced; True if fetched."""
         stamp = self.lists / ".fetched"
@@ -128,12 +132,12 @@ class AptSource:
         before = _archive_sizes(self.archives)
         arguments = ("-y", "--download-only", "--reinstall", "--no-install-recommends", "install", *names)
         try:
-            self._apt_get(*arguments)
+            self._apt_get_logged(*arguments)
         except commands.CommandFailed:
             # Lists a few hours old can name files the mirror has replaced.
             self.refresh_lists(force=True)
             try:
-                self._apt_get(*arguments)
+                self._apt_get_logged(*arguments)
             except commands.CommandFailed as failure:
                 raise errors.system_packages_unreachable(self.description, _error_lines(failure)) from failure
         after = _archive_sizes(self.archives)

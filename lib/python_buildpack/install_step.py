@@ -112,6 +112,10 @@ def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime, insta
     output.heading("Updating dependencies" if in_place else "Installing dependencies")
     tools = tool_versions.tools_for(installed.version)
     pip_env = installer.pip_env
+    if installer.hook_requirements and UseDefault() not in plan.config.install:
+        output.warning("systemDependencies ask for PyPI packages the install commands must install",
+                       f"{', '.join(installer.hook_requirements)}: the default install adds them; with"
+                       " your own install commands, put them in requirements.txt.")
     for step in plan.config.install:
         if isinstance(step, UseDefault):
             roots = run_default_install(plan, installed, tools, installer)

@@ -192,7 +192,9 @@ def error(err: BuildpackError) -> None:
 def internal_error(traceback_text: str) -> None:
     detail = (
         "This is a bug in the buildpack, not in your app.\n"
-        "Please report it with the build log below.\n\n" + traceback_text
+        "Please report it to the buildpack's maintainers with this build log and the output of\n"
+        "`bin/report BUILD_DIR`; building again with BUILD_NO_CACHE=1 may get past it.\n\n"
+        + traceback_text
     )
     _block(sys.stderr, "Internal error: the buildpack failed unexpectedly", detail, colour="31")
 

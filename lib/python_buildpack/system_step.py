@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,8 +94,10 @@ def _install(hooks: list[Hook], source: AptSource, tree: Path) -> None:
         wanted = [name for hook in hooks for name in hook.packages]
         everything = source.resolve(wanted)
         owned = _packages_per_hook(hooks, source, everything)
+        started = time.monotonic()
         downloaded = source.download(wanted)
-    output.info(f"Downloaded {_megabytes(downloaded)} of Debian packages" if downloaded
+    took = time.monotonic() - started
+    output.info(f"Downloaded {_megabytes(downloaded)} of Debian packages in {took:.1f} s" if downloaded
                 else f"All {len(everything)} Debian packages came from the package cache")
     build_report.record_cache("system packages", f"unpacked; {_megabytes(downloaded)} downloaded")
     for hook, packages in owned:

@@ -135,6 +135,13 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(mirror: str, tmp_path
 
     assert "\x1b[1;31mError:" in through_a_terminal()
     assert "\x1b[" not in through_a_terminal(NO_COLOR="1")
+    # A successful build on a terminal draws the download's progress in place.
+    app = copy_fixture("flask-app", tmp_path / "tty-ok")
+    completed = subprocess.run(["script", "-qec", f"{REPO / 'bin' / 'compile'} {app} {tmp_path / 'c2'}",
+                                "/dev/null"], env=host_environment(PYTHON_RUNTIME_MIRROR=mirror, SMOKE_CHECK="0"),
+                               capture_output=True, timeout=300, check=False)  # bytes: keep the \r
+    assert completed.returncode == 0, completed.stdout
+    assert b"\r       Downloading cpython-3.12.1-x86_64-unknown-linux-gnu-install_only.tar.gz: " in completed.stdout
     piped = build(mirror, copy_fixture("flask-app", tmp_path / "piped"), tmp_path / "cache",
                   SMOKE_CHECK="0")
     assert "\x1b[" not in piped.stdout + piped.stderr

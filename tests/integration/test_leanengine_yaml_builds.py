@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ from helpers import (
 pytestmark = pytest.mark.integration
 
 
-def build_ok(mirror: RuntimeMirror, app: Path, cache: Path, env_dir: Path | None = None) -> Result:
-    result = compile_app(mirror.url, app, cache, env_dir)
+def build_ok(mirror: RuntimeMirror, app: Path, cache: Path, env_dir: Path | None = None,
+             **env: str) -> Result:
+    result = compile_app(mirror.url, app, cache, env_dir, **env)
     assert result.returncode == 0, result.output
     assert "Traceback" not in result.output
     return result
@@ -78,7 +80,7 @@ def test_build_as_a_string(mirror: RuntimeMirror, shared_cache: Path, tmp_path: 
 def test_django_collectstatic_in_build_is_served(mirror: RuntimeMirror, shared_cache: Path,
                                                  tmp_path: Path) -> None:
     app = copy_fixture("django-collectstatic-app", tmp_path / "build")
-    result = build_ok(mirror, app, shared_cache)
+    result = build_ok(mirror, app, shared_cache, PRINT_BUILD_LOGS="true")
     assert "static file copied to" in result.output or "static files copied to" in result.output
     slug = move_slug(app, tmp_path / "moved")
     with start_slug(slug, web_command(slug), tmp_path / "web.log") as running:
@@ -118,7 +120,7 @@ def test_expose_environments_on_build(mirror: RuntimeMirror, shared_cache: Path,
         "build: python -c \"import os; print('MY_SETTING is ' + ('visible' if 'MY_SETTING' in os.environ"
         " else 'not visible'))\"\n")
     env_dir = write_env_dir(tmp_path / "env", {"MY_SETTING": "some-app-setting-value"})
-    result = build_ok(mirror, app, shared_cache, env_dir)
+    result = build_ok(mirror, app, shared_cache, env_dir, PRINT_BUILD_LOGS="true")
     assert seen in result.output
 
 
@@ -127,9 +129,18 @@ def test_echoed_secret_is_masked(mirror: RuntimeMirror, shared_cache: Path, tmp_
     (app / "leanengine.yaml").write_text("exposeEnvironmentsOnBuild: true\n"
                                          "build: echo \"the key is $LEANCLOUD_APP_MASTER_KEY\"\n")
     env_dir = write_env_dir(tmp_path / "env", {"LEANCLOUD_APP_MASTER_KEY": "Mk-9f8e7d6c5b4a"})
-    result = build_ok(mirror, app, shared_cache, env_dir)
-    assert "the key is [redacted]" in result.output
-    assert "Mk-9f8e7d6c5b4a" not in result.output
+    cache = tmp_path / "cache"
+    live = build_ok(mirror, app, cache, env_dir, PRINT_BUILD_LOGS="true")
+    assert "the key is [redacted]" in live.output
+    assert "Mk-9f8e7d6c5b4a" not in live.output
+    # Quiet, the command's output is in the step log: redacted there too.
+    rebuilt = copy_fixture("flask-app", tmp_path / "again")
+    shutil.copy(app / "leanengine.yaml", rebuilt / "leanengine.yaml")
+    quiet = build_ok(mirror, rebuilt, cache, env_dir)
+    assert "Mk-9f8e7d6c5b4a" not in quiet.output
+    step_logs = "".join(log.read_text() for log in (cache / "python-buildpack" / "logs").rglob("*.log"))
+    assert "the key is [redacted]" in step_logs
+    assert "Mk-9f8e7d6c5b4a" not in step_logs
 
 
 def test_failing_install_command(mirror: RuntimeMirror, tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def test_an_unreachable_package_source_fails_clearly(mirror: RuntimeMirror, tmp_
 def build_and_probe(mirror: RuntimeMirror, fixture: str, cache: Path, work: Path, route: str
                     ) -> tuple[Result, tuple[int, str]]:
     app = copy_fixture(fixture, work / "build")
-    result = compile_app(mirror.url, app, cache)
+    result = compile_app(mirror.url, app, cache, PRINT_BUILD_LOGS="true")
     assert result.returncode == 0, result.output
     slug = move_slug(app, work / "moved")
     with start_slug(slug, web_command(slug), work / "web.log") as running:

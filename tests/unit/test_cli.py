@@ -1,0 +1,28 @@
+"""The CLI's last line of defence: an unexpected exception becomes an
+internal-error block with the traceback, exit 1."""
+
+from __future__ import annotations
+
+import pytest
+from python_buildpack import cli
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # A stand-in for a bug: no real input is known to raise one (they are fixed).
+    def broken(args: list[str]) -> int:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "compile", broken)
+    assert cli.main(["compile", "app", "cache"]) == 1
+    stderr = capsys.readouterr().err
+    assert "Internal error: the buildpack failed unexpectedly" in stderr
+    assert "This is a bug in the buildpack, not in your app." in stderr
+    assert "bin/report BUILD_DIR" in stderr
+    assert "ZeroDivisionError: a bug" in stderr
+    assert "Traceback (most recent call last)" in stderr
+
+
+def test_usage_errors_exit_2_without_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "[cli::usage]" in capsys.readouterr().err
