@@ -17,7 +17,7 @@ from python_buildpack import (
     python_version,
 )
 from python_buildpack.leanengine_yaml import LeanEngineConfig
-from python_buildpack.mirror import Mirror, RuntimeEntry
+from python_buildpack.mirror import Mirror, RuntimeEntry, read_timeout
 
 CACHE_SUBDIR = "python-buildpack"
 
@@ -50,7 +50,7 @@ def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
     mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
     if not mirror_url:
         raise errors.mirror_not_configured()
-    mirror = Mirror(mirror_url)
+    mirror = Mirror(mirror_url, read_timeout(host_env))
     entries = mirror.load_manifest()
     choice = python_version.choose_version(
         python_version.read_small_file(app_dir, python_version.FILE_NAME),

@@ -278,7 +278,7 @@ def mirror_unsafe_url(url: str) -> BuildpackError:
     return BuildpackError(
         "mirror::unsafe-url",
         "The runtime mirror's manifest points outside the mirror",
-        f"Archive URL {visible(url)} is not an http(s) URL and not a file inside the mirror.",
+        f"Archive URL {visible(url)} is neither an absolute http(s) URL nor a path inside the mirror.",
         "Regenerate the mirror with bin/package-runtime.",
     )
 
@@ -425,4 +425,27 @@ def bad_installer(value: str) -> BuildpackError:
         "PYTHON_INSTALLER is not an installer the buildpack knows",
         f"PYTHON_INSTALLER is {visible(value)}.",
         "Set PYTHON_INSTALLER to `pip` (the default) or `uv`, or remove it.",
+    )
+
+
+# --- the machine ------------------------------------------------------------------
+
+
+def disk_full(where: str) -> BuildpackError:
+    return BuildpackError(
+        "disk::full",
+        "The disk filled up during the build",
+        f"No space was left on the device holding {where}.",
+        "Free space there (or give the build more), then build again. The build cache was"
+        " left as it was: nothing half-written is kept.",
+    )
+
+
+def mirror_bad_timeout(value: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::bad-timeout",
+        "PYTHON_RUNTIME_MIRROR_TIMEOUT is not a number of seconds",
+        f"PYTHON_RUNTIME_MIRROR_TIMEOUT is {visible(value)}.",
+        "Set it to the seconds a mirror may stall before it counts as down (more than 0, at"
+        " most 3600; default 60), or unset it.",
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from python_buildpack import commands, errors, output, relocate
+from python_buildpack import commands, disk_space, errors, output, relocate
 from python_buildpack.runtime import InstalledRuntime
 from python_buildpack.tool_versions import ToolVersions
 
@@ -218,6 +218,8 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     try:
         commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:
+        if disk_space.is_disk_full(failure):
+            raise errors.disk_full(str(runtime.home)) from failure
         raise errors.pip_failed(step, failure.exit_code, summarise_pip_failure(failure.tail)) from failure
     relocate.make_scripts_relative(runtime.home / "bin")
 
