@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -189,10 +190,16 @@ def _stays_below(reference: str) -> bool:
 
 
 def _reason(exc: requests.RequestException) -> str:
+    # requests reports a body that stalls or breaks off as a ConnectionError
+    # wrapping urllib3's error: look at that first, or a stall reads "connection failed".
+    causes = (exc, *exc.args)
+    if any(isinstance(cause, (requests.Timeout, urllib3.exceptions.TimeoutError)) for cause in causes):
+        return "the mirror stopped answering (time-out)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or \
+            any(isinstance(cause, urllib3.exceptions.ProtocolError) for cause in causes):
+        return "the transfer was cut off before the end"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed (is the mirror up?)"
-    if isinstance(exc, requests.Timeout):
-        return "the mirror stopped answering (time-out)"
     return type(exc).__name__
 
 
