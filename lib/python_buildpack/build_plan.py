@@ -14,7 +14,9 @@ from python_buildpack import (
     errors,
     leanengine_yaml,
     output,
+    pip_install,
     python_version,
+    requirement_includes,
 )
 from python_buildpack.leanengine_yaml import LeanEngineConfig
 from python_buildpack.mirror import Mirror, RuntimeEntry, read_timeout
@@ -78,5 +80,7 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             "systemDependencies are not installed by this version of the buildpack",
             f"Listed: {', '.join(config.system_dependencies)}. The build goes on without them.")
     app_source.check_inputs_stay_inside(app_dir, ("requirements.txt", "wsgi.py", *config.required_files))
+    app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE))
+    requirement_includes.check_stay_inside(app_dir, pip_install.requirement_files(app_dir))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -449,3 +449,14 @@ def mirror_bad_timeout(value: str) -> BuildpackError:
         "Set it to the seconds a mirror may stall before it counts as down (more than 0, at"
         " most 3600; default 60), or unset it.",
     )
+
+
+def include_leaves_app(name: str, target: str) -> BuildpackError:
+    return BuildpackError(
+        "app::unsafe-file",
+        f"{name} includes a file outside the app",
+        f"{name} has `-r`/`-c` {visible(target)}: pip would read (and quote in its errors) a file"
+        " outside the app's directory, or one named by a URL or variable.",
+        f"Copy the included requirements into the app and include them by a relative path, or"
+        f" list them in {name} itself.",
+    )

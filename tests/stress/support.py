@@ -96,6 +96,9 @@ def _sizes(root: Path, skip: tuple[Path, ...]) -> dict[str, int]:
     return found
 
 
+DECOY_TEXT = "decoy-outside-the-app: untouched\n"
+
+
 class Sandbox:
     """A directory holding a build's app, cache and ENV_DIR, and nothing else the
     build may write to: bytes_outside() counts what appeared elsewhere in it, plus
@@ -105,9 +108,9 @@ class Sandbox:
         self.root = root
         self.app = root / "app"
         self.cache = root / "cache"
-        self.decoy = root / "decoy"  # an ordinary file outside, which must stay as it is
+        self.decoy = root / "decoy"  # a file outside, never to be changed or printed
         root.mkdir(parents=True, exist_ok=True)
-        self.decoy.write_text("untouched\n")
+        self.decoy.write_text(DECOY_TEXT)
         self.absolute_targets = [Path(f"/tmp/stress-escape-{secrets.token_hex(6)}")]
         self._before = _sizes(root, self._own())
 

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from helpers import http_server
 
-from stress.support import Figures, Sandbox, app_from_fixture, build_in, partial_runtime_left, secret_env_dir
+from stress.support import (
+    DECOY_TEXT,
+    Figures,
+    Sandbox,
+    app_from_fixture,
+    build_in,
+    partial_runtime_left,
+    secret_env_dir,
+)
 
 pytestmark = [pytest.mark.stress, pytest.mark.integration]
 Entry = tuple[str, bytes, str, bytes]  # name, tar type, link target, content
@@ -116,7 +124,7 @@ def test_hostile_archive_is_refused(tmp_path: Path, figures: Figures, case: str)
     assert "[runtime::unsafe-archive]" in result.stderr, result.output
     assert "Traceback" not in result.output
     assert sandbox.bytes_outside() == 0
-    assert sandbox.decoy.read_text() == "untouched\n"
+    assert sandbox.decoy.read_text() == DECOY_TEXT
     assert not (sandbox.app / ".lean" / "python").exists()
     assert partial_runtime_left(sandbox) == []
     assert not (sandbox.cache / "python-buildpack" / "layers").exists()
