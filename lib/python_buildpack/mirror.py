@@ -24,7 +24,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from python_buildpack import errors
+from python_buildpack import errors, partial_files
 
 MANIFEST_NAME = "manifest.json"
 _CONNECT_TIMEOUT = 10
@@ -127,7 +127,7 @@ class Mirror:
 
     def _download_once(self, entry: RuntimeEntry, destination: Path) -> None:
         url = self.url_of(entry.url)
-        partial = destination.with_name(f".{destination.name}.{os.getpid()}.part")
+        partial = partial_files.partial_path(destination)
         digest = hashlib.sha256()
         try:
             with open(partial, "wb") as sink:

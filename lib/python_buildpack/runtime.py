@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, disk_space, errors, output, relocate
+from python_buildpack import commands, disk_space, errors, output, partial_files, relocate
 from python_buildpack.mirror import Mirror, RuntimeEntry
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
@@ -49,6 +49,7 @@ def fetch_archive(mirror: Mirror, entry: RuntimeEntry, cache_dir: Path,
                   reuse: bool = True) -> tuple[Path, bool]:
     """Return the verified archive path, downloading it unless the cache has it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
+    partial_files.remove_abandoned(cache_dir)
     path = archive_cache_path(cache_dir, entry)
     if reuse and path.is_file():
         if file_sha256(path) == entry.sha256:
