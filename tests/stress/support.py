@@ -144,3 +144,13 @@ def partial_runtime_left(sandbox: Sandbox) -> list[str]:
         leftovers += [str(p) for p in sandbox.cache.rglob("*.part")]
         leftovers += [str(p) for p in sandbox.cache.rglob(".staging-*")]
     return leftovers
+
+
+def unfinished_layers(cache: Path) -> list[str]:
+    """Layers in place (not staging) that lack any part of a finished one."""
+    layers = cache / "python-buildpack" / "layers" / "install"
+    if not layers.is_dir():
+        return []
+    return [layer.name for layer in layers.iterdir() if not layer.name.startswith(".") and not (
+        (layer / "complete").is_file() and (layer / "metadata.json").is_file()
+        and (layer / "python" / "bin" / "python").exists())]

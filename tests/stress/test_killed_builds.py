@@ -32,7 +32,7 @@ from helpers import (
     web_command,
 )
 
-from stress.support import SEED, Figures, SecretEnv, secret_env_dir, trials
+from stress.support import SEED, Figures, SecretEnv, secret_env_dir, trials, unfinished_layers
 
 pytestmark = [pytest.mark.stress, pytest.mark.integration]
 
@@ -106,16 +106,6 @@ def kill_during(mirror_url: str, app: Path, cache: Path, env: SecretEnv, marker:
     reader.join(10)
     process.stdout.close()
     return killed, "".join(lines)
-
-
-def unfinished_layers(cache: Path) -> list[str]:
-    """Layers in place (not staging) that lack any part of a finished one."""
-    layers = cache / "python-buildpack" / "layers" / "install"
-    if not layers.is_dir():
-        return []
-    return [layer.name for layer in layers.iterdir() if not layer.name.startswith(".") and not (
-        (layer / "complete").is_file() and (layer / "metadata.json").is_file()
-        and (layer / "python" / "bin" / "python").exists())]
 
 
 def test_killed_builds_leave_a_cache_the_next_build_can_use(runtime_mirror: RuntimeMirror, tmp_path: Path,
