@@ -28,8 +28,14 @@ class Figure:
     trials: int = 0
     passed: int = 0
     inputs: int = 0
-    bytes_outside: int = 0
-    secrets_leaked: int = 0
+    bytes_outside: int | None = None  # None: not measured in this scenario
+    secrets_leaked: int | None = None
+
+    def add_outside(self, count: int) -> None:
+        self.bytes_outside = (self.bytes_outside or 0) + count
+
+    def add_leaks(self, count: int) -> None:
+        self.secrets_leaked = (self.secrets_leaked or 0) + count
 
 
 class Figures:

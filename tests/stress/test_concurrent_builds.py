@@ -63,7 +63,7 @@ def test_concurrent_builds_on_one_cache(runtime_mirror: RuntimeMirror, tmp_path:
         results = build_all_at_once(runtime_mirror.url, apps, cache, env.path)
         for app, result in zip(apps, results):
             row.trials += 1
-            row.secrets_leaked += env.leaks(result.output)
+            row.add_leaks(env.leaks(result.output))
             problem = served(app, result, tmp_path / f"{app.name}.log")
             if problem:
                 failures.append(f"{app.name}: {problem}")

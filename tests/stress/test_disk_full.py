@@ -81,7 +81,7 @@ def test_slug_disk_full_keeps_the_cached_layer(mirror: RuntimeMirror, tmp_path: 
     on_small_disk(small, 30, f'cp -a "$5" "$1" && {COMPILE}', small / "app", cache, env.path, log,
                   FIXTURES / "flask-app", mirror_url=mirror.url)
     codes, text = outputs(log)
-    row.secrets_leaked += env.leaks(text)
+    row.add_leaks(env.leaks(text))
     check_disk_full_error(codes, text, env)
     assert sorted(p.name for p in (cache / "python-buildpack" / "layers" / "install").iterdir()) == layers_before
     again = tmp_path / "again"
@@ -116,7 +116,7 @@ def test_cache_disk_full_then_freed(mirror: RuntimeMirror, tmp_path: Path, figur
     ])
     on_small_disk(cache, 400, script, cache, env.path, *apps, *logs, listing, mirror_url=mirror.url)
     codes, text = outputs(logs[0])
-    row.secrets_leaked += sum(env.leaks(outputs(log)[1]) for log in logs)
+    row.add_leaks(sum(env.leaks(outputs(log)[1]) for log in logs))
     check_disk_full_error(codes, text, env)
     assert listing.read_text() == ""  # no partial download, no archive
     for log in logs[1:]:
@@ -140,7 +140,7 @@ def test_cache_too_small_for_the_layer_only_warns(mirror: RuntimeMirror, tmp_pat
     script = f'{COMPILE}; ls -A "$2/python-buildpack/layers/install" > "$5"'
     on_small_disk(cache, 40, script, app, cache, env.path, log, listing, mirror_url=mirror.url)
     codes, text = outputs(log)
-    row.secrets_leaked += env.leaks(text)
+    row.add_leaks(env.leaks(text))
     assert codes == [0], text
     assert "The build cache could not be saved" in text
     assert listing.read_text() == ""

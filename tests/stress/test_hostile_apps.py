@@ -108,8 +108,8 @@ def test_hostile_app_is_refused(mirror: RuntimeMirror, tmp_path: Path, figures: 
     row = figures.row(f"app: {case}")
     row.trials += 1
     result = build_in(sandbox, mirror.url, env)
-    row.bytes_outside += sandbox.bytes_outside()
-    row.secrets_leaked += env.leaks(result.output)
+    row.add_outside(sandbox.bytes_outside())
+    row.add_leaks(env.leaks(result.output))
     assert result.returncode == 1, result.output
     assert f"[{code}]" in result.stderr, result.output
     assert "Traceback" not in result.output
@@ -134,8 +134,8 @@ def test_odd_env_dir_and_printed_secrets_build_and_serve(mirror: RuntimeMirror, 
     row = figures.row("app: odd ENV_DIR, values printed by a build command")
     row.trials += 1
     result = build_in(sandbox, mirror.url, env)
-    row.secrets_leaked += env.leaks(result.output)
-    row.bytes_outside += sandbox.bytes_outside()
+    row.add_leaks(env.leaks(result.output))
+    row.add_outside(sandbox.bytes_outside())
     assert result.returncode == 0, result.output
     assert "LEANCLOUD_APP_MASTER_KEY=[redacted]" in result.output
     assert "HUGE_VALUE" in result.stderr  # skipped, and said so

@@ -118,8 +118,8 @@ def test_hostile_archive_is_refused(tmp_path: Path, figures: Figures, case: str)
     row.trials += 1
     with http_server(tmp_path / "mirror") as url:
         result = build_in(sandbox, url, env)
-    row.bytes_outside += sandbox.bytes_outside()
-    row.secrets_leaked += env.leaks(result.output)
+    row.add_outside(sandbox.bytes_outside())
+    row.add_leaks(env.leaks(result.output))
     assert result.returncode == 1, result.output
     assert "[runtime::unsafe-archive]" in result.stderr, result.output
     assert "Traceback" not in result.output

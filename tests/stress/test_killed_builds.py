@@ -32,7 +32,7 @@ from helpers import (
     web_command,
 )
 
-from stress.support import SEED, Figures, SecretEnv, secret_env_dir, trials, unfinished_layers
+from stress.support import SEED, Figure, Figures, SecretEnv, secret_env_dir, trials, unfinished_layers
 
 pytestmark = [pytest.mark.stress, pytest.mark.integration]
 
@@ -130,7 +130,7 @@ def test_killed_builds_leave_a_cache_the_next_build_can_use(runtime_mirror: Runt
             killed, output = kill_during(mirror_url, app_for_trial(source, tmp_path, trial), cache, env,
                                          phase.marker, delay)
             kills += killed
-            row.secrets_leaked += env.leaks(output)
+            row.add_leaks(env.leaks(output))
             problem = check_recovery(mirror_url, source, tmp_path, cache, env, trial, row)
             if problem:
                 failures.append(f"trial {trial} ({phase.name}, +{delay:.2f}s, killed={killed}): {problem}")
@@ -142,14 +142,14 @@ def test_killed_builds_leave_a_cache_the_next_build_can_use(runtime_mirror: Runt
 
 
 def check_recovery(mirror_url: str, source: Path, workdir: Path, cache: Path, env: SecretEnv,
-                   trial: int, row: object) -> str | None:
+                   trial: int, row: Figure) -> str | None:
     """The build after a kill: succeeds on the same cache, serves, leaves no debris."""
     unfinished = unfinished_layers(cache)
     if unfinished:
         return f"unfinished layers in place: {unfinished}"
     app = app_for_trial(source, workdir, trial)
     result = compile_app(mirror_url, app, cache, env.path)
-    row.secrets_leaked += env.leaks(result.output)  # type: ignore[attr-defined]
+    row.add_leaks(env.leaks(result.output))
     if result.returncode != 0:
         return "the next build failed:\n" + result.output
     leftovers = list((cache / "python-buildpack").rglob("*.part"))

@@ -141,8 +141,8 @@ def test_mirror_fault(mirror: RuntimeMirror, tmp_path: Path, figures: Figures, f
         with serve_with_fault(mirror, fault) as url:  # type: ignore[attr-defined]
             result = build_in(sandbox, url, env, PYTHON_RUNTIME_MIRROR_TIMEOUT="2")
     elapsed = time.monotonic() - started
-    row.secrets_leaked += env.leaks(result.output)
-    row.bytes_outside += sandbox.bytes_outside()
+    row.add_leaks(env.leaks(result.output))
+    row.add_outside(sandbox.bytes_outside())
     assert "Traceback" not in result.output
     assert phrase in result.output, result.output
     if code is None:
@@ -177,10 +177,13 @@ def test_file_mirror_paths_out_are_refused(mirror: RuntimeMirror, tmp_path: Path
     row = figures.row("mirror: file:// path out")
     row.trials += 1
     result = build_in(sandbox, local.as_uri(), env)
+    row.add_leaks(env.leaks(result.output))
+    row.add_outside(sandbox.bytes_outside())
     assert result.returncode == 1
     assert "[mirror::unsafe-url]" in result.stderr
     assert "Traceback" not in result.output
     assert env.leaks(result.output) == 0
+    assert sandbox.bytes_outside() == 0
     row.passed += 1
 
 
