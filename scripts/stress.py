@@ -54,6 +54,25 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per kind of scenario ("archive: fifo" counts under "archive")."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = row["scenario"].split(":")[0] if ":" in row["scenario"] else row["scenario"]
+        group = groups.setdefault(name, {"scenario": name, "trials": 0, "passed": 0, "inputs": 0,
+                                         "bytes_outside": None, "secrets_leaked": None, "cases": 0})
+        group["cases"] += 1
+        for key in ("trials", "passed", "inputs"):
+            group[key] += row[key]
+        for key in ("bytes_outside", "secrets_leaked"):
+            if row[key] is not None:
+                group[key] = (group[key] or 0) + row[key]
+    for group in groups.values():
+        if group["cases"] > 1:
+            group["scenario"] = f"{group['scenario']} ({group['cases']} cases)"
+    return list(groups.values())
+
+
 def totals(rows: list[dict[str, Any]]) -> str:
     def total(key: str) -> int:
         return sum(int(row[key] or 0) for row in rows)
@@ -73,8 +92,9 @@ def main() -> int:
     seed = os.environ.get("STRESS_SEED", "20261126")
     print(f"\nmake stress, {when}, {distribution()}, {machine()}, seed {seed}, "
           f"{(time.monotonic() - started) / 60:.1f} min\n")
+    print(table(grouped(rows)))
+    print(f"\n{totals(rows)}\n\nEvery case:\n")
     print(table(rows))
-    print(f"\n{totals(rows)}")
     return code
 
 

@@ -1,7 +1,7 @@
 """kill -9 of the whole bin/compile process group at seeded random moments of each
 phase; after every kill a normal build on the same CACHE_DIR succeeds and its slug
 serves over HTTP, and no unfinished layer is ever reused.
-`make stress` runs 30 trials (STRESS_SEED picks the moments), `make test` 5."""
+`make stress` runs 30 trials (STRESS_SEED picks the moments), `make test` 3."""
 
 from __future__ import annotations
 
@@ -115,14 +115,14 @@ def test_killed_builds_leave_a_cache_the_next_build_can_use(runtime_mirror: Runt
     cache = tmp_path / "cache"
     env = secret_env_dir(tmp_path / "env")
     rng = random.Random(SEED)  # noqa: S311 - seeded on purpose: the moments are reproducible
-    count = trials(quick=5, full=30)
+    count = trials(quick=3, full=30)
     row = figures.row("kill -9 during a build, then rebuild and serve")
     handler = functools.partial(SlowMirror, directory=str(runtime_mirror.directory))
     failures: list[str] = []
     kills = 0
     with http_server(runtime_mirror.directory, handler) as mirror_url:
         for trial in range(count):
-            phase = PHASES[trial % len(PHASES)]
+            phase = PHASES[trial * 2 % len(PHASES)]  # a few trials still spread over the phases
             delay = rng.uniform(0, 0.8)
             if phase.fresh_download:
                 shutil.rmtree(cache / "python-buildpack" / "runtimes", ignore_errors=True)
@@ -153,8 +153,10 @@ def check_recovery(mirror_url: str, source: Path, workdir: Path, cache: Path, en
     if result.returncode != 0:
         return "the next build failed:\n" + result.output
     leftovers = list((cache / "python-buildpack").rglob("*.part"))
+    if "Restored Python and dependencies" not in result.output:  # it saved a layer: debris swept
+        leftovers += list((cache / "python-buildpack").rglob(".staging-*"))
     if leftovers:
-        return f"partial downloads left: {leftovers}"
+        return f"partial files left: {leftovers}"
     with start_slug(app, web_command(app), workdir / f"web-{trial}.log") as running:
         status, body = wait_for_http(running, "/")
         stop_with_sigterm(running)
