@@ -129,7 +129,7 @@ def extract_safely(archive: Path, target: Path) -> None:
     as tarfile on thousands of files)."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            _check_members(tar.getmembers())
+            _check_members(_read_members(tar))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise errors.archive_corrupt(f"{archive.name}: {exc}") from exc
     target.mkdir(parents=True, exist_ok=True)
@@ -142,10 +142,17 @@ def extract_safely(archive: Path, target: Path) -> None:
         raise errors.archive_corrupt(f"{archive.name}: {' '.join(failure.tail[-2:])}") from failure
 
 
+def _read_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's entries, read one by one so that an entry bomb stops early."""
+    members: list[tarfile.TarInfo] = []
+    for member in tar:
+        if len(members) == _MAX_MEMBERS:
+            raise errors.archive_unsafe(member.name, f"the archive has more than {_MAX_MEMBERS} entries")
+        members.append(member)
+    return members
+
+
 def _check_members(members: list[tarfile.TarInfo]) -> None:
-    if len(members) > _MAX_MEMBERS:
-        raise errors.archive_unsafe(members[_MAX_MEMBERS].name,
-                                    f"the archive has more than {_MAX_MEMBERS} entries")
     symlinks = {_normal(member.name) for member in members if member.issym()}
     total = 0
     for member in members:
