@@ -7,7 +7,7 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration bench clean
+.PHONY: demo test lint unit integration bench clean stress
 
 $(VENV)/.installed: requirements/buildpack.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ clean:
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python scripts/bench.py
+
+# The fault and abuse suite at full counts (tests/stress; `make test` runs it with a few trials).
+stress: $(VENV)/.installed
+	$(VENV)/bin/python scripts/stress.py

@@ -110,3 +110,13 @@ def check_inputs_stay_inside(app_dir: Path, names: tuple[str, ...]) -> None:
         path = app_dir / name
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             raise errors.link_leaves_app(name)
+
+
+def check_regular_files(app_dir: Path, names: tuple[str, ...]) -> None:
+    """Files the build reads must be regular files. A FIFO or directory named
+    requirements.txt used to be skipped without a word (found by the stress
+    suite): the build succeeded and the app failed at run time."""
+    for name in names:
+        path = app_dir / name
+        if path.exists() and not path.is_file():
+            raise errors.file_not_regular(name)

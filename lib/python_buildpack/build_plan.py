@@ -14,11 +14,13 @@ from python_buildpack import (
     errors,
     leanengine_yaml,
     output,
+    pip_install,
     python_version,
+    requirement_includes,
     system_registry,
 )
 from python_buildpack.leanengine_yaml import LeanEngineConfig
-from python_buildpack.mirror import Mirror, RuntimeEntry
+from python_buildpack.mirror import Mirror, RuntimeEntry, read_timeout
 
 CACHE_SUBDIR = "python-buildpack"
 
@@ -52,7 +54,7 @@ def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
     mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
     if not mirror_url:
         raise errors.mirror_not_configured()
-    mirror = Mirror(mirror_url)
+    mirror = Mirror(mirror_url, read_timeout(host_env))
     entries = mirror.load_manifest()
     choice = python_version.choose_version(
         python_version.read_small_file(app_dir, python_version.FILE_NAME),
@@ -77,5 +79,7 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
             " the environment), or the platform's health check fails.")
     app_source.check_inputs_stay_inside(app_dir, ("requirements.txt", "wsgi.py", *config.required_files))
+    app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE))
+    requirement_includes.check_stay_inside(app_dir, pip_install.requirement_files(app_dir))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from python_buildpack import commands, output
+from python_buildpack import commands, output, partial_files
 from python_buildpack.install_inputs import LAYER_FORMAT, InstallInputs
 
 _KEEP_LAYERS = 3
@@ -67,6 +67,7 @@ class BuildCache:
                 found = json.loads(format_file.read_text())
             except (OSError, ValueError):
                 found = None
+            partial_files.remove_abandoned(self.root)
             if found == self._expected_format():
                 return
             if found is not None or self.layers.exists():
@@ -252,6 +253,6 @@ def _copy_contents(source: Path, destination: Path) -> None:
 
 
 def _write_json_atomically(path: Path, value: object) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial = partial_files.partial_path(path)
     partial.write_text(json.dumps(value, indent=1, sort_keys=True))
     os.replace(partial, path)

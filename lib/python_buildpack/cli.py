@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from python_buildpack import app_source, build_report, errors, output, start_command
+from python_buildpack import app_source, build_report, disk_space, errors, output, start_command
 from python_buildpack.compile import compile_app
 from python_buildpack.runtime_packer import package_runtime
 
@@ -79,8 +79,11 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception:  # the one place unexpected errors are reported
-        output.internal_error(traceback.format_exc())
+    except Exception as exc:  # the one place unexpected errors are reported
+        if disk_space.is_disk_full(exc):  # not a bug: a full disk can strike any write
+            output.error(errors.disk_full(disk_space.where(exc)))
+        else:
+            output.internal_error(traceback.format_exc())
         return 1
 
 

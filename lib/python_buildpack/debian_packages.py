@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, errors
+from python_buildpack import commands, disk_space, errors
 
 LISTS_MAX_AGE_SECONDS = 24 * 3600
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
@@ -160,6 +160,8 @@ def unpack(archive: Path, target: Path) -> None:
     try:
         commands.capture(["dpkg-deb", "--extract", str(archive), str(target)])
     except commands.CommandFailed as failure:
+        if disk_space.is_disk_full(failure):
+            raise errors.disk_full(str(target)) from failure
         raise errors.system_package_broken(archive.name, "\n".join(failure.tail[-3:])) from failure
 
 

@@ -283,7 +283,7 @@ def mirror_unsafe_url(url: str) -> BuildpackError:
     return BuildpackError(
         "mirror::unsafe-url",
         "The runtime mirror's manifest points outside the mirror",
-        f"Archive URL {visible(url)} is not an http(s) URL and not a file inside the mirror.",
+        f"Archive URL {visible(url)} is neither an absolute http(s) URL nor a path inside the mirror.",
         "Regenerate the mirror with bin/package-runtime.",
     )
 
@@ -569,4 +569,38 @@ def smoke_check_bad_status(seen: dict[str, str], lines: list[str]) -> BuildpackE
         "The app answers the health check with an error",
         f"{answers}; the platform needs a 2xx on one of them.\n{_app_output(lines)}",
         _SMOKE_HINT + " An app with no page at / can serve the LeanCloud SDK's /__engine/1/ping.",
+    )
+
+
+# --- the machine ------------------------------------------------------------------
+
+
+def disk_full(where: str) -> BuildpackError:
+    return BuildpackError(
+        "disk::full",
+        "The disk filled up during the build",
+        f"No space was left on the device holding {where}.",
+        "Free space there (or give the build more), then build again. The build cache was"
+        " left as it was: nothing half-written is kept.",
+    )
+
+
+def mirror_bad_timeout(value: str) -> BuildpackError:
+    return BuildpackError(
+        "mirror::bad-timeout",
+        "PYTHON_RUNTIME_MIRROR_TIMEOUT is not a number of seconds",
+        f"PYTHON_RUNTIME_MIRROR_TIMEOUT is {visible(value)}.",
+        "Set it to the seconds a mirror may stall before it counts as down (more than 0, at"
+        " most 3600; default 60), or unset it.",
+    )
+
+
+def include_leaves_app(name: str, target: str) -> BuildpackError:
+    return BuildpackError(
+        "app::unsafe-file",
+        f"{name} includes a file outside the app",
+        f"{name} has `-r`/`-c` {visible(target)}: pip would read (and quote in its errors) a file"
+        " outside the app's directory, or one named by a URL or variable.",
+        f"Copy the included requirements into the app and include them by a relative path, or"
+        f" list them in {name} itself.",
     )

@@ -12,6 +12,7 @@ from python_buildpack import (
     build_environment,
     build_report,
     commands,
+    disk_space,
     errors,
     file_snapshot,
     hooks,
@@ -88,7 +89,9 @@ def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runt
             relocate.rewrite_prefix(home, built_at, str(home))
         installed = runtime.InstalledRuntime(plan.version.version, home)
         commands.capture([str(installed.python), "-c", "import sys"], env={"PATH": "/usr/bin:/bin"})
-    except (OSError, ValueError, commands.CommandFailed):
+    except (OSError, ValueError, commands.CommandFailed) as failure:
+        if disk_space.is_disk_full(failure):  # the slug's disk, not the layer, is at fault
+            raise errors.disk_full(str(home.parent)) from failure
         output.info("Discarding a corrupt cached install layer; installing afresh")
         build_cache.discard_install(layer)
         return None

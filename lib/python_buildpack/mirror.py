@@ -14,18 +14,22 @@ import os
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from python_buildpack import errors, output
+from python_buildpack import errors, output, partial_files
 
 MANIFEST_NAME = "manifest.json"
-_TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
+_CONNECT_TIMEOUT = 10
+_READ_TIMEOUT = 60  # seconds without a byte before a stalled mirror counts as down
+TIMEOUT_SETTING = "PYTHON_RUNTIME_MIRROR_TIMEOUT"
 _CHUNK = 1024 * 1024
 _MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 _DOWNLOAD_ATTEMPTS = 3
@@ -57,19 +61,38 @@ def _session() -> requests.Session:
     return session
 
 
+def read_timeout(host_env: Mapping[str, str]) -> float:
+    """PYTHON_RUNTIME_MIRROR_TIMEOUT: seconds a mirror may stall (default 60)."""
+    value = host_env.get(TIMEOUT_SETTING, "").strip()
+    if not value:
+        return _READ_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise errors.mirror_bad_timeout(value)
+    return seconds
+
+
 class Mirror:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = _READ_TIMEOUT) -> None:
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme not in ("http", "https", "file"):
             raise errors.mirror_bad_url(url)
         self.base = url if url.endswith("/") else url + "/"
         self.scheme = scheme
+        self.timeout = (_CONNECT_TIMEOUT, timeout)
         self._session = _session() if scheme != "file" else None
 
     def url_of(self, relative: str) -> str:
+        if "\0" in urllib.parse.unquote(relative):  # no file or URL has one; paths raise on it
+            raise errors.mirror_unsafe_url(relative)
         url = urllib.parse.urljoin(self.base, relative)
         scheme = urllib.parse.urlsplit(url).scheme
-        if scheme in ("http", "https") and self.scheme != "file":
+        # Another host is fine (a CDN); a path relative to the mirror must stay in it.
+        if scheme in ("http", "https") and self.scheme != "file" and \
+                (_is_absolute_url(relative) or _stays_below(relative)):
             return url
         if scheme == "file" and self.scheme == "file":
             base_dir = os.path.realpath(self._file_path(self.base))
@@ -104,7 +127,7 @@ class Mirror:
 
     def _download_once(self, entry: RuntimeEntry, destination: Path) -> None:
         url = self.url_of(entry.url)
-        partial = destination.with_name(f".{destination.name}.{os.getpid()}.part")
+        partial = partial_files.partial_path(destination)
         digest = hashlib.sha256()
         try:
             with open(partial, "wb") as sink:
@@ -147,7 +170,7 @@ class Mirror:
     def _stream_http(self, url: str) -> Any:
         session = self._session or _session()
         try:
-            with session.get(url, timeout=_TIMEOUT, stream=True) as response:
+            with session.get(url, timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
                     raise errors.mirror_http_error(url, response.status_code)
                 yield from response.iter_content(_CHUNK)
@@ -155,11 +178,30 @@ class Mirror:
             raise errors.mirror_unreachable(url, _reason(exc)) from exc
 
 
+def _is_absolute_url(reference: str) -> bool:
+    parts = urllib.parse.urlsplit(reference)
+    return bool(parts.scheme and parts.netloc)
+
+
+def _stays_below(reference: str) -> bool:
+    """A relative reference that names no parent directory and no other root
+    (percent-escapes decoded first: servers decode %2e%2e to ..)."""
+    parts = urllib.parse.urlsplit(reference)
+    path = urllib.parse.unquote(parts.path)
+    return not parts.netloc and not path.startswith("/") and ".." not in PurePosixPath(path).parts
+
+
 def _reason(exc: requests.RequestException) -> str:
+    # requests reports a body that stalls or breaks off as a ConnectionError
+    # wrapping urllib3's error: look at that first, or a stall reads "connection failed".
+    causes = (exc, *exc.args)
+    if any(isinstance(cause, (requests.Timeout, urllib3.exceptions.TimeoutError)) for cause in causes):
+        return "the mirror stopped answering (time-out)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or \
+            any(isinstance(cause, urllib3.exceptions.ProtocolError) for cause in causes):
+        return "the transfer was cut off before the end"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed (is the mirror up?)"
-    if isinstance(exc, requests.Timeout):
-        return "the mirror stopped answering (time-out)"
     return type(exc).__name__
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from python_buildpack import commands, errors, output, pip_failures, relocate
+from python_buildpack import commands, disk_space, errors, output, pip_failures, relocate
+from python_buildpack.requirement_includes import include_target, logical_lines
 from python_buildpack.runtime import InstalledRuntime
 from python_buildpack.tool_versions import ToolVersions
 
@@ -31,7 +32,6 @@ _HOST_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "
 _PIP_FLAGS = ("--no-input", "--disable-pip-version-check")
 _INSTALL_FLAGS = ("--progress-bar", "off", "--no-warn-script-location")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]+(\S+)")
 
 
 def pip_environment(
@@ -70,19 +70,18 @@ def requirement_files(app_dir: Path) -> list[Path]:
         if current in found or not current.is_file() or not current.is_relative_to(root):
             continue
         found.append(current)
-        for line in current.read_text(errors="replace").splitlines():
-            include = _INCLUDE.match(line)
+        for line in logical_lines(current.read_text(errors="replace")):
+            include = include_target(line)
             if include:
-                pending.append(current.parent / include.group(1))
+                pending.append(current.parent / include)
     return found
 
 
 def _content_lines(app_dir: Path) -> Iterator[str]:
     """The lines of the app's requirement files without comments, blanks and includes."""
     for path in requirement_files(app_dir):
-        for raw in path.read_text(errors="replace").splitlines():
-            line = raw.split(" #", 1)[0].strip()
-            if line and not line.startswith("#") and not _INCLUDE.match(line):
+        for line in logical_lines(path.read_text(errors="replace")):
+            if include_target(line) is None:
                 yield line
 
 
@@ -166,6 +165,8 @@ def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str],
     try:
         printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
+        if disk_space.is_disk_full(failure):
+            raise errors.disk_full(str(runtime.home)) from failure
         raise errors.pip_failed("install the app's requirements (with uv)", failure.exit_code,
                                 pip_failures.diagnose(failure.tail), runtime.version) from failure
     _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
@@ -225,6 +226,8 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     try:
         printed = commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:
+        if disk_space.is_disk_full(failure):
+            raise errors.disk_full(str(runtime.home)) from failure
         raise errors.pip_failed(step, failure.exit_code, pip_failures.diagnose(failure.tail),
                                 runtime.version) from failure
     _sum_up(printed, ("Successfully installed ", "Successfully uninstalled "))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import stat
 import tarfile
@@ -19,12 +20,15 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, errors, output, relocate
+from python_buildpack import commands, disk_space, errors, output, partial_files, relocate
 from python_buildpack.mirror import Mirror, RuntimeEntry
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
 # A runtime unpacks to ~45-200 MB; anything far beyond is a decompression bomb.
 _MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+# A runtime has 2,000-10,000 entries; millions of empty ones are a bomb too
+# (tarfile keeps every header in memory while they are checked).
+_MAX_MEMBERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ def fetch_archive(mirror: Mirror, entry: RuntimeEntry, cache_dir: Path,
                   reuse: bool = True) -> tuple[Path, bool]:
     """Return the verified archive path, downloading it unless the cache has it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
+    partial_files.remove_abandoned(cache_dir)
     path = archive_cache_path(cache_dir, entry)
     if reuse and path.is_file():
         if file_sha256(path) == entry.sha256:
@@ -124,7 +129,7 @@ def extract_safely(archive: Path, target: Path) -> None:
     as tarfile on thousands of files)."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            _check_members(tar.getmembers())
+            _check_members(_read_members(tar))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise errors.archive_corrupt(f"{archive.name}: {exc}") from exc
     target.mkdir(parents=True, exist_ok=True)
@@ -132,10 +137,23 @@ def extract_safely(archive: Path, target: Path) -> None:
         commands.capture(["tar", "--extract", "--file", str(archive), "--directory", str(target),
                           "--no-same-owner", "--no-overwrite-dir"])
     except commands.CommandFailed as failure:
+        if disk_space.is_disk_full(failure):
+            raise errors.disk_full(str(target)) from failure
         raise errors.archive_corrupt(f"{archive.name}: {' '.join(failure.tail[-2:])}") from failure
 
 
+def _read_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's entries, read one by one so that an entry bomb stops early."""
+    members: list[tarfile.TarInfo] = []
+    for member in tar:
+        if len(members) == _MAX_MEMBERS:
+            raise errors.archive_unsafe(member.name, f"the archive has more than {_MAX_MEMBERS} entries")
+        members.append(member)
+    return members
+
+
 def _check_members(members: list[tarfile.TarInfo]) -> None:
+    symlinks = {_normal(member.name) for member in members if member.issym()}
     total = 0
     for member in members:
         name = member.name
@@ -144,10 +162,11 @@ def _check_members(members: list[tarfile.TarInfo]) -> None:
             raise errors.archive_unsafe(name, "its path leaves the archive's directory")
         if not parts or parts[0] != "python":
             raise errors.archive_unsafe(name, "it is outside the top-level python/ directory")
+        _check_not_through_link(name, name, symlinks)
         if member.isdev() or member.isfifo():
             raise errors.archive_unsafe(name, "device files and pipes are not allowed")
         if member.issym() or member.islnk():
-            _check_link(member)
+            _check_link(member, symlinks)
         if member.mode & (stat.S_ISUID | stat.S_ISGID):
             raise errors.archive_unsafe(name, "set-user-ID and set-group-ID files are not allowed")
         total += max(member.size, 0)
@@ -155,16 +174,36 @@ def _check_members(members: list[tarfile.TarInfo]) -> None:
             raise errors.archive_unsafe(name, "the archive unpacks to more than 1 GiB")
 
 
-def _check_link(member: tarfile.TarInfo) -> None:
+def _normal(name: str) -> str:
+    return posixpath.normpath(name.rstrip("/"))
+
+
+def _check_not_through_link(path: str, member_name: str, symlinks: set[str]) -> None:
+    """Refuse a path whose directories include a symlink of the archive: each link
+    is checked from where it stands, which only holds while no directory on the
+    way is itself a link (python/a -> . then python/b -> a/.. would escape)."""
+    parent = posixpath.dirname(_normal(path))
+    while parent not in ("", "."):
+        if parent in symlinks:
+            raise errors.archive_unsafe(member_name, f"it passes through the link {parent}")
+        parent = posixpath.dirname(parent)
+
+
+def _check_link(member: tarfile.TarInfo, symlinks: set[str]) -> None:
     link = member.linkname
     if link.startswith("/"):
         raise errors.archive_unsafe(member.name, f"it links to the absolute path {link}")
-    # Symlinks resolve from their own directory, hard links from the archive root.
-    base = Path(member.name).parent if member.issym() else Path()
-    depth = 0
-    for part in (base / link).parts:
-        depth += -1 if part == ".." else (0 if part == "." else 1)
-        if depth < 1:
-            raise errors.archive_unsafe(member.name, f"its link {link} leaves python/")
     if member.islnk() and Path(link).parts[:1] != ("python",):
         raise errors.archive_unsafe(member.name, f"its hard link {link} is outside python/")
+    # Symlinks resolve from their own directory, hard links from the archive root.
+    base = Path(member.name).parent if member.issym() else Path()
+    walked: list[str] = []
+    for part in (base / link).parts:
+        if walked and "/".join(walked) in symlinks:
+            raise errors.archive_unsafe(member.name, f"its link {link} passes through another link")
+        if part == "..":
+            walked.pop()
+        elif part != ".":
+            walked.append(part)
+        if not walked:
+            raise errors.archive_unsafe(member.name, f"its link {link} leaves python/")

@@ -1,17 +1,13 @@
 """The layered build cache: reuse when nothing changed, every invalidation rule
-explained, killed and concurrent builds, corrupt caches, BUILD_NO_CACHE."""
+explained, corrupt caches, BUILD_NO_CACHE. Killed and concurrent builds: tests/stress."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
-import os
 import shutil
-import signal
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -246,55 +242,6 @@ def test_corrupt_cache_is_discarded_never_fatal(mirror: RuntimeMirror, tmp_path:
         "archive": "Discarding a corrupt cached runtime archive",
     }[damage]
     assert expected_notice in result.output
-
-
-def test_killed_build_then_a_good_one(mirror: RuntimeMirror, tmp_path: Path) -> None:
-    source = copy_fixture("flask-app", tmp_path / "src")
-    cache = tmp_path / "cache"
-    for marker in ("-----> Installing dependencies", "Successfully installed"):
-        app = tmp_path / f"killed-{len(marker)}"
-        shutil.copytree(source, app)
-        env = host_environment(PYTHON_RUNTIME_MIRROR=mirror.url)
-        process = subprocess.Popen([str(REPO / "bin" / "compile"), str(app), str(cache)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
-        assert process.stdout is not None
-        for line in process.stdout:
-            if marker in line:
-                break
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        process.stdout.close()
-    app, _result = build(mirror.url, source, tmp_path, cache)
-    assert not list((cache / "python-buildpack").rglob(".staging-*"))
-    assert not list((cache / "python-buildpack").rglob("*.part"))
-    serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
-    _, again = build(mirror.url, source, tmp_path, cache)
-    assert RESTORED in again.output
-
-
-def test_two_concurrent_builds_of_one_app_on_one_cache(mirror: RuntimeMirror, tmp_path: Path) -> None:
-    source = copy_fixture("flask-app", tmp_path / "src")
-    cache = tmp_path / "cache"
-    apps = [tmp_path / "a", tmp_path / "b"]
-    results: list[Result] = []
-    for app in apps:
-        shutil.copytree(source, app)
-
-    def run(app: Path) -> None:
-        results.append(compile_app(mirror.url, app, cache))
-
-    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.3)
-    for thread in threads:
-        thread.join(600)
-    assert [r.returncode for r in results] == [0, 0], "\n".join(r.output for r in results)
-    for index, app in enumerate(apps):
-        serves(move_slug(app, tmp_path / f"moved-{index}"), tmp_path / f"web-{index}.log",
-               "Hello from Flask on Python 3.12\n")
-    assert len(layers(cache)) == 1
 
 
 def _buildpack_copy(tmp_path: Path, edit: dict[str, tuple[str, str]]) -> Path:

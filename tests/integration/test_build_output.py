@@ -195,6 +195,7 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "env::refused-variable": writes("requirements.txt", "Flask\n", ENV_DIR_PYTHONPATH="/opt/lib"),
     "mirror::not-configured": writes("requirements.txt", "Flask\n", PYTHON_RUNTIME_MIRROR=""),
     "mirror::bad-url": writes("requirements.txt", "Flask\n", PYTHON_RUNTIME_MIRROR="ftp://mirror/"),
+    "mirror::bad-timeout": writes("requirements.txt", "Flask\n", PYTHON_RUNTIME_MIRROR_TIMEOUT="soon"),
     "pip::no-such-package": writes("requirements.txt", "leanengine-no-such-package-xyz==1.0\n"),
     "pip::no-matching-version": writes("requirements.txt", "Flask==0.0.1\n"),
     "build::command-failed": writes("leanengine.yaml", "build: 'echo building; false'\n"),

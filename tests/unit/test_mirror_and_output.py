@@ -32,6 +32,14 @@ def test_parse_manifest_refuses(document: object) -> None:
         ("file:///srv/mirror", "../etc/passwd", False),
         ("file:///srv/mirror", "file:///etc/passwd", False),
         ("file:///srv/mirror", "http://127.0.0.1/a.tar.gz", False),
+        # found by the stress suite: relative paths out of an http mirror, NUL bytes
+        ("http://127.0.0.1:8000/mirror/", "sub/a.tar.gz", True),
+        ("http://127.0.0.1:8000/mirror/", "../secret.tar.gz", False),
+        ("http://127.0.0.1:8000/mirror/", "%2e%2e/secret.tar.gz", False),
+        ("http://127.0.0.1:8000/mirror/", "/elsewhere/a.tar.gz", False),
+        ("http://127.0.0.1:8000/mirror/", "//other-host/a.tar.gz", False),
+        ("file:///srv/mirror", "a\x00.tar.gz", False),
+        ("file:///srv/mirror", "a%00.tar.gz", False),
     ],
 )
 def test_archive_urls_stay_in_the_mirror(base: str, relative: str, allowed: bool) -> None:

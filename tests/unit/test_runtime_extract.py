@@ -76,3 +76,24 @@ def test_setuid_entries_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildpackError) as caught:
         extract_safely(archive, tmp_path)
     assert "set-user-ID" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        # found by the stress suite: each link alone stays inside, but a link
+        # through another link escapes (python/a is python/, so python/b is the target root)
+        [entry("python/a", tarfile.SYMTYPE, "."), entry("python/b", tarfile.SYMTYPE, "a/.."),
+         entry("python/c", tarfile.SYMTYPE, "b/..")],
+        [entry("python/d", tarfile.SYMTYPE, "bin"), entry("python/d/e", tarfile.SYMTYPE, "../..")],
+        [entry("python/d", tarfile.SYMTYPE, "bin"), entry("python/d/file")],
+        [entry("python/d", tarfile.SYMTYPE, "bin"), entry("python/h", tarfile.LNKTYPE, "python/d/x")],
+    ],
+)
+def test_links_through_links_are_refused(tmp_path: Path, members: list[tarfile.TarInfo]) -> None:
+    archive = make_archive(tmp_path / "a.tar.gz", [entry("python/bin/x"), *members])
+    target = tmp_path / "target"
+    with pytest.raises(BuildpackError) as caught:
+        extract_safely(archive, target)
+    assert caught.value.code == "runtime::unsafe-archive"
+    assert not target.exists() or list(target.iterdir()) == []
