@@ -113,13 +113,20 @@ def cache_enabled(plan: BuildPlan) -> bool:
     return True
 
 
+_LOG_IN_USE_SECONDS = 3600
+
+
 def configure_build_log(plan: BuildPlan) -> None:
     """Quiet by default; PRINT_BUILD_LOGS (the platform's printBuildLogs) streams
     every command's output. Step logs of the last builds stay in the cache."""
     value = setting("PRINT_BUILD_LOGS", plan.host_env, plan.app_env) or ""
     logs = plan.cache_dir / "logs"
     for old in sorted(logs.glob("*"))[:-4] if logs.is_dir() else []:
-        shutil.rmtree(old, ignore_errors=True)
+        # Builds running beside this one on the same cache write their logs
+        # here too: only logs untouched for an hour are old enough to go.
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > _LOG_IN_USE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
     this_build = logs / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     output.configure_build_log(this_build, live=value.lower() in ("1", "true", "yes"))
 

@@ -126,8 +126,14 @@ def subprocess_line(line: str) -> None:
     text = redact(line.rstrip("\n"))
     log_file = _step_log_file()
     if log_file is not None:
-        with open(log_file, "a", encoding="utf-8", errors="replace") as handle:
-            handle.write(text + "\n")
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_file, "a", encoding="utf-8", errors="replace") as handle:
+                handle.write(text + "\n")
+        except OSError:
+            # A log file must never fail a build (a full disk, a removed
+            # directory): the console gets the output instead.
+            _log.directory, _log.live = None, True
     if _log.live:
         _write(sys.stdout, INDENT + text)
 

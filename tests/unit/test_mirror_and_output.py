@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from python_buildpack import output
 from python_buildpack.errors import BuildpackError
@@ -73,3 +76,19 @@ def test_redact_hides_the_parts_of_secret_urls(capsys: pytest.CaptureFixture[str
     printed = capsys.readouterr().out
     assert "tok3n" not in printed
     assert "pa55word" not in printed
+
+
+def test_a_step_log_removed_under_a_build_does_not_fail_it(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression (found by the concurrent-builds stress test): a build beside
+    # this one on the same cache pruned this build's log directory mid-step.
+    logs = tmp_path / "logs" / "this-build"
+    output.configure_build_log(logs, live=False)
+    output.heading("Installing dependencies")
+    output.subprocess_line("Collecting flask\n")
+    shutil.rmtree(tmp_path / "logs")
+    output.subprocess_line("Collecting click\n")
+    output.end_step()
+    output.configure_build_log(None, live=True)
+    assert "Collecting click" in "".join(p.read_text() for p in logs.glob("*.log"))
+    assert "Collecting flask" not in capsys.readouterr().out
