@@ -78,7 +78,8 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             "The run command does not mention LEANCLOUD_APP_PORT",
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
             " the environment), or the platform's health check fails.")
-    app_source.check_inputs_stay_inside(app_dir, ("requirements.txt", "wsgi.py", *config.required_files))
+    app_source.check_inputs_stay_inside(
+        app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE, *config.required_files))
     app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE))
     requirement_includes.check_stay_inside(app_dir, pip_install.requirement_files(app_dir))
     app_source.check_entry_point(app_dir, config.run)

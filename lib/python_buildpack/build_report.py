@@ -7,14 +7,13 @@ One build is one process, so the steps record into one module-level report.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from python_buildpack import BUILDPACK_VERSION, errors
+from python_buildpack import BUILDPACK_VERSION, errors, partial_files
 
 REPORT_FILE = Path(".lean") / "build-report.json"
 
@@ -39,10 +38,6 @@ class BuildReport:
 _report = BuildReport()
 
 
-def current() -> BuildReport:
-    return _report
-
-
 def start() -> BuildReport:
     global _report  # noqa: PLW0603 -- one report per build process
     _report = BuildReport()
@@ -56,9 +51,7 @@ def record_cache(part: str, decision: str) -> None:
 def write(build_dir: Path) -> None:
     path = build_dir / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    partial.write_text(json.dumps(asdict(_report), indent=1))
-    os.replace(partial, path)
+    partial_files.write_json_atomically(path, asdict(_report))
 
 
 def as_yaml(build_dir: Path) -> str:

@@ -76,7 +76,7 @@ class BuildCache:
                 shutil.rmtree(self.root / "layers", ignore_errors=True)
                 (self.root / "last-install.json").unlink(missing_ok=True)
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_json_atomically(format_file, self._expected_format())
+            partial_files.write_json_atomically(format_file, self._expected_format())
 
     # --- the install layer ----------------------------------------------------------
 
@@ -147,11 +147,11 @@ class BuildCache:
                 target = staging / "app-files" / path.relative_to(app_dir)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
-            _write_json_atomically(staging / "metadata.json",
+            partial_files.write_json_atomically(staging / "metadata.json",
                                    {"inputs": inputs.as_dict(), "python_home": str(python_home)})
 
         _publish(self.layers, inputs.digest(), fill)
-        _write_json_atomically(self.root / "last-install.json", inputs.as_dict())
+        partial_files.write_json_atomically(self.root / "last-install.json", inputs.as_dict())
         self._prune()
 
     # --- smoke checks passed -------------------------------------------------------
@@ -168,7 +168,7 @@ class BuildCache:
                 known = [k for k in json.loads((self.root / _SMOKE_PASSED).read_text()) if k != key]
             except (OSError, ValueError, TypeError):
                 known = []
-            _write_json_atomically(self.root / _SMOKE_PASSED, [key, *known][:_KEEP_SMOKE_KEYS])
+            partial_files.write_json_atomically(self.root / _SMOKE_PASSED, [key, *known][:_KEEP_SMOKE_KEYS])
 
     # --- tree layers (the system packages) ---------------------------------------------
 
@@ -250,9 +250,3 @@ def _copy_tree(source: Path, destination: Path) -> None:
 
 def _copy_contents(source: Path, destination: Path) -> None:
     commands.capture(["cp", "-a", "--reflink=auto", f"{source}/.", str(destination)])
-
-
-def _write_json_atomically(path: Path, value: object) -> None:
-    partial = partial_files.partial_path(path)
-    partial.write_text(json.dumps(value, indent=1, sort_keys=True))
-    os.replace(partial, path)

@@ -26,6 +26,7 @@ from python_buildpack import commands, disk_space, errors
 LISTS_MAX_AGE_SECONDS = 24 * 3600
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+HOST_STATUS = Path("/var/lib/dpkg/status")  # the packages the build image has
 # The C library comes from the run image: a second libc on the library path
 # would not match the image's dynamic loader.
 NEVER_SHIPPED = frozenset({"libc6", "libc-bin", "libc6-dev", "libc-dev-bin", "linux-libc-dev"})
@@ -77,7 +78,7 @@ class AptSource:
     def _options(self) -> list[str]:
         options = {
             "Dir::State::Lists": str(self.lists),
-            "Dir::State::status": "/var/lib/dpkg/status",
+            "Dir::State::status": str(HOST_STATUS),
             "Dir::State::extended_states": str(self.root / "extended_states"),
             "Dir::Cache::archives": str(self.archives),
             "Dir::Cache::pkgcache": "",

@@ -78,6 +78,7 @@ class _BuildLog:
     step_started: float = 0.0
     step_log: Path | None = None
     durations: list[tuple[str, float]] = field(default_factory=list)
+    progress_shown: float = 0.0  # when a download's progress was last drawn
 
 
 _log = _BuildLog()
@@ -154,14 +155,11 @@ def quiet_only(text: str) -> None:
         info(text)
 
 
-_progress_shown = [0.0]
-
-
 def progress(label: str, done: int, total: int | None) -> None:
     """A download's progress, redrawn in place: only on a terminal."""
-    if not sys.stdout.isatty() or time.monotonic() - _progress_shown[0] < 0.2:
+    if not sys.stdout.isatty() or time.monotonic() - _log.progress_shown < 0.2:
         return
-    _progress_shown[0] = time.monotonic()
+    _log.progress_shown = time.monotonic()
     share = f"{100 * done // total:3d}% of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
     sys.stdout.write(f"\r{INDENT}Downloading {label}: {share}\033[K")
     sys.stdout.flush()

@@ -5,6 +5,7 @@ partial behind; the next build removes the partials whose writer is gone
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,12 @@ _PARTIAL = re.compile(r"\A\..+\.(\d+)\.part\Z")
 
 def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.part")
+
+
+def write_json_atomically(path: Path, value: object) -> None:
+    partial = partial_path(path)
+    partial.write_text(json.dumps(value, indent=1, sort_keys=True))
+    os.replace(partial, path)
 
 
 def _writer_alive(pid: int) -> bool:

@@ -165,10 +165,7 @@ def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str],
     try:
         printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
-        if disk_space.is_disk_full(failure):
-            raise errors.disk_full(str(runtime.home)) from failure
-        raise errors.pip_failed("install the app's requirements (with uv)", failure.exit_code,
-                                pip_failures.diagnose(failure.tail), runtime.version) from failure
+        raise _installer_failed(failure, "install the app's requirements (with uv)", runtime) from failure
     _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
@@ -226,12 +223,17 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     try:
         printed = commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:
-        if disk_space.is_disk_full(failure):
-            raise errors.disk_full(str(runtime.home)) from failure
-        raise errors.pip_failed(step, failure.exit_code, pip_failures.diagnose(failure.tail),
-                                runtime.version) from failure
+        raise _installer_failed(failure, step, runtime) from failure
     _sum_up(printed, ("Successfully installed ", "Successfully uninstalled "))
     relocate.make_scripts_relative(runtime.home / "bin")
+
+
+def _installer_failed(failure: commands.CommandFailed, step: str, runtime: InstalledRuntime
+                      ) -> errors.BuildpackError:
+    """A full disk, or pip's (uv's) failure diagnosed from its output."""
+    if disk_space.is_disk_full(failure):
+        return errors.disk_full(str(runtime.home))
+    return errors.pip_failed(step, failure.exit_code, pip_failures.diagnose(failure.tail), runtime.version)
 
 
 def _sum_up(printed: list[str], prefixes: tuple[str, ...]) -> None:

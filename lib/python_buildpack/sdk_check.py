@@ -15,12 +15,16 @@ from pathlib import Path
 from python_buildpack import commands, errors
 from python_buildpack.runtime import InstalledRuntime
 
+# What the platform sets for a running app, with placeholder values: the build's
+# checks (this one and the smoke check) start the app with them.
 PLACEHOLDER_PLATFORM_ENV = {
     "LEANCLOUD_APP_ID": "build-check-app-id",
     "LEANCLOUD_APP_KEY": "build-check-app-key",
     "LEANCLOUD_APP_MASTER_KEY": "build-check-master-key",
     "LEANCLOUD_APP_PORT": "3000",
     "LEANCLOUD_APP_ENV": "production",
+    "LEANCLOUD_REGION": "CN",
+    "LEANCLOUD_AVAILABLE_CPUS": "1",
 }
 
 

@@ -14,22 +14,15 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, errors
+from python_buildpack import commands, errors, sdk_check
 
 PROBED_PATHS = ("/", "/__engine/1/ping")
-PLACEHOLDER_PLATFORM_ENV = {
-    "LEANCLOUD_APP_ID": "smoke-check-app-id",
-    "LEANCLOUD_APP_KEY": "smoke-check-app-key",
-    "LEANCLOUD_APP_MASTER_KEY": "smoke-check-master-key",
-    "LEANCLOUD_APP_ENV": "production",
-    "LEANCLOUD_REGION": "CN",
-    "LEANCLOUD_AVAILABLE_CPUS": "1",
-}
 # An app answering only errors for this long is not warming up: it is broken.
 _ERRORS_FOR_SECONDS = 3.0
 _REQUEST_TIMEOUT = 2.0
@@ -52,7 +45,7 @@ def run(slug_root: Path, web_command: str, app_env: Mapping[str, str], timeout: 
         log: Path) -> SmokeResult:
     port = _free_port()
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **app_env,
-           **PLACEHOLDER_PLATFORM_ENV, "HOME": str(slug_root), "LEANCLOUD_APP_PORT": str(port)}
+           **sdk_check.PLACEHOLDER_PLATFORM_ENV, "HOME": str(slug_root), "LEANCLOUD_APP_PORT": str(port)}
     script = 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; exec bash -c "$0"'
     started = time.monotonic()
     process = commands.start_in_background(["bash", "-c", script, web_command], env=env,
@@ -65,12 +58,13 @@ def run(slug_root: Path, web_command: str, app_env: Mapping[str, str], timeout: 
         commands.stop_group(process, _STOP_GRACE_SECONDS)
 
 
-def _wait_for_answer(process: object, port: int, timeout: float, log: Path) -> tuple[str, int]:
+def _wait_for_answer(process: subprocess.Popen[bytes], port: int, timeout: float, log: Path
+                     ) -> tuple[str, int]:
     deadline = time.monotonic() + timeout
     failing_since: float | None = None
     seen: dict[str, str] = {}
     while time.monotonic() < deadline:
-        exit_code = process.poll()  # type: ignore[attr-defined]
+        exit_code = process.poll()
         if exit_code is not None:
             raise errors.smoke_check_exited(exit_code, _tail(log))
         for path in PROBED_PATHS:

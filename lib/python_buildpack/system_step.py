@@ -26,7 +26,6 @@ TREE_DIR = "system"  # under the slug's .lean
 PROFILE_NAME = "00-system-dependencies.sh"  # before python.sh, which puts Python first on PATH
 _LAYER_KIND = "system"
 _TREE_FORMAT = 1
-_HOST_STATUS = Path("/var/lib/dpkg/status")
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ def _packages_per_hook(hooks: list[Hook], source: AptSource, everything: list[De
 
 def _layer_key(hooks: list[Hook], source: AptSource) -> str:
     try:
-        image_packages = hashlib.sha256(_HOST_STATUS.read_bytes()).hexdigest()
+        image_packages = hashlib.sha256(debian_packages.HOST_STATUS.read_bytes()).hexdigest()
     except OSError:
         image_packages = "unknown"
     description = {

@@ -94,8 +94,10 @@ def finish(root: Path, hooks: Iterable[Hook]) -> list[str]:
     _merge_image_headers(root)
     if any(hook.fonts for hook in hooks):
         (root / FONTS_CONF).write_text(_FONTS_CONF_TEXT)
-    _link_alternative_libraries(root, _missing_libraries(root))
-    return _missing_libraries(root)
+    missing = _missing_libraries(root)
+    if _link_alternative_libraries(root, missing):
+        missing = _missing_libraries(root)
+    return missing
 
 
 def describe(root: Path, hooks: Iterable[Hook]) -> TreeEnvironment:
@@ -238,11 +240,14 @@ def _missing_libraries(root: Path) -> list[str]:
     return missing
 
 
-def _link_alternative_libraries(root: Path, missing: list[str]) -> None:
+def _link_alternative_libraries(root: Path, missing: list[str]) -> bool:
     """Libraries Debian reaches through update-alternatives (libblas.so.3 lives in
-    .../blas/) get a link where the loader looks."""
+    .../blas/) get a link where the loader looks. True if any link was added."""
     target_dir = root / "usr" / "lib" / _TRIPLET
+    linked = False
     for library in sorted({entry.split(": ", 1)[1] for entry in missing}):
         candidates = sorted(root.rglob(library))
         if candidates and target_dir.is_dir() and not os.path.lexists(target_dir / library):
             (target_dir / library).symlink_to(os.path.relpath(candidates[0], target_dir))
+            linked = True
+    return linked

@@ -22,6 +22,7 @@ from helpers import (
     REPO,
     Result,
     RuntimeMirror,
+    assert_user_error,
     copy_fixture,
     host_environment,
     run_bin,
@@ -212,9 +213,7 @@ def test_golden_errors(mirror: str, tmp_path: Path, code: str) -> None:
                                                if k.startswith("ENV_DIR_")})
     process_env = {k: v for k, v in env.items() if not k.startswith("ENV_DIR_")}
     result = build(mirror, app, tmp_path / "cache", env_dir, **process_env)
-    assert result.returncode == 1, result.output
-    assert f"[{code}]" in result.stderr
-    assert "Traceback" not in result.output
+    assert_user_error(result, code)
     assert_golden("errors/" + code.replace("::", "--"), normalise(result.output, app, tmp_path))
 
 
@@ -257,8 +256,7 @@ def test_smoke_check_catches_an_app_that_raises_at_import(mirror: str, tmp_path:
     app = smoke_app(tmp_path, {"wsgi.py": "from flask import Flask\napplication = Flask(__name__)\n"
                                           "raise RuntimeError('DATABASE_URL is not set')\n"})
     result = build(mirror, app, tmp_path / "cache")
-    assert result.returncode == 1, result.output
-    assert "[smoke-check::exited]" in result.stderr
+    assert_user_error(result, "smoke-check::exited")
     assert "RuntimeError: DATABASE_URL is not set" in result.stderr
     assert_golden("smoke-exited", re.sub(r"(?m)^ !     \s+\|.*\n", "", normalise(result.output, app, tmp_path)))
 
@@ -276,8 +274,7 @@ def test_smoke_check_catches_an_app_that_never_answers(mirror: str, tmp_path: Pa
               " int(os.environ[\"LEANCLOUD_APP_PORT\"]))); s.listen(); time.sleep(600)'")
     app = smoke_app(tmp_path, {"leanengine.yaml": f"startupTimeout: 15\nrun: {json.dumps(silent)}\n"})
     result = build(mirror, app, tmp_path / "cache")
-    assert result.returncode == 1, result.output
-    assert "[smoke-check::no-answer]" in result.stderr
+    assert_user_error(result, "smoke-check::no-answer")
     assert "startupTimeout (15 s)" in result.stderr
     assert "/: no answer" in result.stderr
 
@@ -286,8 +283,7 @@ def test_smoke_check_catches_error_answers_and_can_be_skipped(mirror: str, tmp_p
     app = smoke_app(tmp_path, {"wsgi.py": "def application(environ, start_response):\n"
                                           "    start_response('404 Not Found', [])\n    return [b'']\n"})
     result = build(mirror, app, tmp_path / "cache")
-    assert result.returncode == 1, result.output
-    assert "[smoke-check::bad-status]" in result.stderr
+    assert_user_error(result, "smoke-check::bad-status")
     assert "/ answered 404, /__engine/1/ping answered 404" in result.stderr
     skipped = build(mirror, app, tmp_path / "cache", SMOKE_CHECK="0")
     assert skipped.returncode == 0, skipped.output
