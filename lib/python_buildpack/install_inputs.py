@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from python_buildpack import BUILDPACK_VERSION, leanengine_yaml, pip_install
+from python_buildpack import BUILDPACK_VERSION, leanengine_yaml, local_projects, pip_install
 from python_buildpack.tool_versions import ToolVersions
 
 # Bump when the layer's layout or meaning changes: older layers are discarded.
-LAYER_FORMAT = 1
+LAYER_FORMAT = 2  # 2: editable installs relative to the slug; local projects keyed
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class InstallInputs:
     system_dependencies: str
     web_server: str
     installer: str = "pip"
+    local_projects: str = ""
     exposed_env: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -56,6 +57,7 @@ _SIMPLE_CHANGES = {
     "system_dependencies": "systemDependencies changed",
     "web_server": "the web command changed between `run:` and the default server",
     "installer": "PYTHON_INSTALLER changed",
+    "local_projects": "local projects that the requirements install changed",
 }
 
 
@@ -118,19 +120,23 @@ def gather(
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
     required = [path for name in config.required_files for path in _tree_files(root, app_dir / name)]
+    requirement_files = pip_install.requirement_files(app_dir)
+    projects = local_projects.find_local_projects(app_dir, requirement_files)
     return InstallInputs(
         buildpack=f"{BUILDPACK_VERSION}/{LAYER_FORMAT}",
         arch=platform.machine(),
         python=python,
         archive_sha256=archive_sha256,
         python_version_file=_digest_bytes([version_file.read_bytes()]) if version_file.is_file() else "",
-        requirements=_digest_bytes(_file_chunks(pip_install.requirement_files(app_dir), root)),
+        requirements=_digest_bytes(_file_chunks(requirement_files, root)),
         install_steps=repr(config.install),
         required_files=_digest_bytes(_file_chunks(required, root)),
         tools=repr(tools),
         system_dependencies=",".join(config.system_dependencies),
         web_server="run" if config.run else "default",
         installer=installer,
+        local_projects=_digest_bytes(local_projects.project_digest(project, root).encode()
+                                     for project in projects),
         # Values are hashed: the layer's metadata must not hold secrets.
         exposed_env={name: _digest_bytes([value.encode()]) for name, value in sorted(exposed_env.items())},
     )

@@ -13,10 +13,12 @@ from python_buildpack import (
     build_report,
     commands,
     disk_space,
+    editable_installs,
     errors,
     file_snapshot,
     hooks,
     install_inputs,
+    local_projects,
     output,
     pip_install,
     relocate,
@@ -87,6 +89,9 @@ def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runt
             raise ValueError("the layer has no metadata")
         if built_at != str(home):
             relocate.rewrite_prefix(home, built_at, str(home))
+            if not follow_the_move(home, str(Path(built_at).parents[1]), plan.build_dir):
+                build_cache.discard_install(layer)
+                return None
         installed = runtime.InstalledRuntime(plan.version.version, home)
         commands.capture([str(installed.python), "-c", "import sys"], env={"PATH": "/usr/bin:/bin"})
     except (OSError, ValueError, commands.CommandFailed) as failure:
@@ -96,6 +101,49 @@ def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runt
         build_cache.discard_install(layer)
         return None
     return installed
+
+
+def follow_the_move(home: Path, built_in: str, build_dir: Path) -> bool:
+    """A layer built in another directory works here only if nothing imported at
+    start-up names that directory (editable installs were made relative)."""
+    for site_packages in editable_installs.site_packages_of(home):
+        stale = editable_installs.references_to(site_packages, built_in)
+        if stale:
+            output.info(f"Discarding the cached install layer: it was built in {built_in}, and"
+                        f" {', '.join(stale)} in its site-packages still point there; installing afresh")
+            return False
+        editable_installs.repoint_direct_urls(site_packages, built_in, str(build_dir))
+    return True
+
+
+def make_editables_movable(plan: BuildPlan, installed: runtime.InstalledRuntime) -> None:
+    """Editable installs point into the build directory: make them relative to
+    the slug, and warn about any pointer left that a move would break."""
+    roots = sorted({str(plan.build_dir), str(plan.build_dir.resolve())}, key=len, reverse=True)
+    for site_packages in editable_installs.site_packages_of(installed.home):
+        changed = [name for root in roots
+                   for name in editable_installs.make_relative(site_packages, Path(root))]
+        if changed:
+            output.info("Editable installs kept editable, their paths made relative so they work"
+                        f" after the slug moves: {', '.join(sorted(set(changed)))}")
+        left = sorted({name for root in roots
+                       for name in editable_installs.references_to(site_packages, root)})
+        if left:
+            output.warning("Installed files name the build directory",
+                           f"{', '.join(left)} in site-packages hold the absolute path {roots[0]}:"
+                           " the app may fail once the platform moves the slug.")
+
+
+def watched_directories(plan: BuildPlan) -> list[Path]:
+    """Where the install step may write into the app: anywhere for the app's own
+    commands; else only the editable local projects (a setup.py develop keeps
+    the project's metadata there, in `*.egg-info`). Walking a big tree twice
+    costs time, so the default install of registry packages watches nothing."""
+    if any(isinstance(step, Command) for step in plan.config.install):
+        return [plan.app_dir]
+    files = pip_install.requirement_files(plan.app_dir)
+    return [project.path for project in local_projects.find_local_projects(plan.app_dir, files)
+            if project.editable and project.path.is_dir()]
 
 
 @dataclass(frozen=True)
@@ -218,13 +266,13 @@ def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup:
     if installed is not None and not in_place:
         return installed
     installed = installed or install_python(plan, use_cache=build_cache is not None)
-    # Only the app's own install commands write into the app (walking a big
-    # tree twice costs time, so the default install skips it).
-    watch = any(isinstance(step, Command) for step in plan.config.install)
-    before = file_snapshot.snapshot(plan.app_dir, skip=(start_command.SLUG_DIR,)) if watch else {}
+    skip = (start_command.SLUG_DIR,)
+    watched = watched_directories(plan)
+    before = [file_snapshot.snapshot(directory, skip) for directory in watched]
     run_install_step(plan, installed, installer, command_env, in_place)
-    written = file_snapshot.changed_files(before, plan.app_dir, skip=(start_command.SLUG_DIR,)) \
-        if watch else []
+    make_editables_movable(plan, installed)
+    written = [path for directory, state in zip(watched, before)
+               for path in file_snapshot.changed_files(state, directory, skip)]
     if build_cache is not None:
         build_cache.save_install(inputs, installed.home, plan.app_dir, written)
     return installed
