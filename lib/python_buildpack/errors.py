@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from python_buildpack.pip_failures import Diagnosis
 
 
+REDACTED = "[redacted]"  # what stands for a secret in all output
+
+
 class BuildpackError(Exception):
     """A failure the user can fix: never printed with a traceback."""
 
@@ -326,42 +329,115 @@ _PIP_CAUSES = {
         " private package without its index are the usual causes."),
     "no-matching-version": (
         "No release of {req} matches",
-        "Pick a version from the list above (pip only offers releases for this Python,"
+        "Pick a version from the list above ({installer} only offers releases for this Python,"
         " {python}), or loosen the pin in requirements.txt."),
     "build-failed": (
         "{req} has no wheel for Python {python} here, and building it from source failed",
-        "Use a version of {name} that has wheels for Python {python} (https://pypi.org/project/{name}/#files),"
-        " choose a Python it has wheels for in .python-version, or provide the native library it"
-        " builds against with systemDependencies in leanengine.yaml."),
+        "{wheels} {native}"),
     "network": (
         "The package index could not be reached",
-        "pip's downloads failed (lines above). Check PIP_INDEX_URL and the index's availability,"
+        "{installer}'s downloads failed (lines above). Check PIP_INDEX_URL and the index's availability,"
         " then build again."),
     "conflict": (
         "The requirements conflict with each other",
         "No set of versions satisfies every pin (the lines above name them). Loosen or remove one"
         " of the conflicting pins in requirements.txt."),
+    "invalid-metadata": (
+        "{name} {release} has invalid metadata, which {pip} refuses",
+        "pip {limit} and later skip a release whose metadata breaks the packaging standards (pip's"
+        " line above ends `Please use pip<{limit}`), and then no release of {name} was left. Pin"
+        " another release of {name} whose metadata is valid; or build with PYTHON_INSTALLER=uv,"
+        " which accepts this metadata; or use a Python whose pip is older than {limit} (the log's"
+        " `Using pip` line shows which pip a Python runs: 3.13.0 brings pip 24.2, 3.12.1 pip 23.2.1)."),
+    "vcs-unreachable": (
+        "git could not reach the repository of {req}",
+        "The build machine could not connect to {url} (git's line above says why). Check the URL in"
+        " requirements.txt and that its host is reachable from the build machine, not only from"
+        " your own network or VPN; or publish the package to an index the build can reach"
+        " (PIP_EXTRA_INDEX_URL in the app's environment)."),
+    "vcs-auth": (
+        "git was refused access to the repository of {req}",
+        "{url} refused the build's credentials, or needs some the build does not have (git cannot"
+        " ask for a password during a build). Give the build read access: a read-only deploy token in the URL"
+        " (`name @ git+https://<user>:<token>@host/org/repo.git`; the build log hides it), a public"
+        " repository, or a private index with the package (PIP_EXTRA_INDEX_URL in the app's"
+        " environment)."),
+    "vcs-ref-not-found": (
+        "The git repository of {req} has no {ref}",
+        "Check the ref after `@` in the requirement: it must be a branch, tag or full commit hash"
+        " that exists in {url} (pushed, not only in your own clone), e.g."
+        " `name @ git+https://host/org/repo.git@v1.2.0`."),
+    "vcs-failed": (
+        "git could not fetch {req}",
+        "git's lines above say why. Check the URL and the ref of the requirement in"
+        " requirements.txt, and that git on the build machine can fetch {url}."),
     "other": (
-        "pip could not {step}",
+        "{installer} could not {step}",
         "Check the requirement named above: its name and version on PyPI (or your PIP_INDEX_URL),"
         " and that it supports this Python version. Pin versions that work together, e.g."
         " `Flask>=2,<3`."),
 }
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s'\"`]+)@")
 
 
-def pip_failed(step: str, exit_code: int, diagnosis: Diagnosis, python: str) -> BuildpackError:
+def without_credentials(text: str) -> str:
+    """URLs with their `user:token@` part hidden (pip masks only the password, so
+    `<token>:x-oauth-basic@` shows the token); `git@` of SSH URLs is no secret."""
+    return _URL_CREDENTIALS.sub(
+        lambda found: found.group(0) if found.group("userinfo") == "git"
+        else f"{found.group('scheme')}{REDACTED}@", text)
+
+
+def pip_failed(step: str, exit_code: int, diagnosis: Diagnosis, python: str, *, installer: str = "pip",
+               installer_version: str | None = None, hook: str | None = None) -> BuildpackError:
+    """`hook`: the systemDependencies entry that provides what the failed build lacks, if any."""
     title, hint = _PIP_CAUSES[diagnosis.cause]
-    requirement = diagnosis.requirement or "a requirement"
-    name = re.split(r"[=<>!~\[;@ ]", requirement, maxsplit=1)[0] or "the package"
-    values = {"req": requirement, "name": name, "python": python, "step": step}
+    values = _pip_values(step, diagnosis, python, installer, installer_version)
+    if diagnosis.cause == "build-failed":
+        values.update(wheels=_wheel_advice(diagnosis, values["req"], python),
+                      native=_native_advice(diagnosis.name, hook))
     code = "pip::install-failed" if diagnosis.cause == "other" else f"pip::{diagnosis.cause}"
-    quoted = "\n".join(f"  {line}" for line in diagnosis.quoted)
+    quoted = "\n".join(f"  {without_credentials(line)}" for line in diagnosis.quoted)
+    source = f"\nThe repository: {values['url']}" if diagnosis.url else ""
+    title = title.format(**values)
     return BuildpackError(
         code,
-        title.format(**values),
-        f"pip could not {step} (exit code {exit_code}).\n{quoted}".rstrip(),
+        "A" + title[1:] if title.startswith("a requirement") else title,
+        f"{installer} could not {step} (exit code {exit_code}).{source}\n{quoted}".rstrip(),
         hint.format(**values),
     )
+
+
+def _pip_values(step: str, diagnosis: Diagnosis, python: str, installer: str,
+                installer_version: str | None) -> dict[str, str]:
+    limit = diagnosis.pip_limit or "24.1"
+    return {
+        "req": without_credentials(diagnosis.requirement or "a requirement"),
+        "name": diagnosis.name or "the package", "python": python, "step": step, "installer": installer,
+        "url": without_credentials(diagnosis.url or "the repository"),
+        "ref": f"`{diagnosis.ref}`" if diagnosis.ref else "such ref",
+        "release": diagnosis.release or "", "limit": limit,
+        "pip": f"pip {installer_version}" if installer_version else f"pip {limit} and later",
+    }
+
+
+def _wheel_advice(diagnosis: Diagnosis, requirement: str, python: str) -> str:
+    """Only what is true of every package: whether some release has wheels is not known here."""
+    if diagnosis.requirement and diagnosis.name is None:
+        return (f"{requirement} is built from its own source: the lines above say what"
+                " the build lacks.")
+    name = diagnosis.name or "the package"
+    files = f" (https://pypi.org/project/{name}/#files)" if diagnosis.name else ""
+    return (f"If a release of {name} publishes wheels for Linux and Python {python}{files}, pin it, or"
+            f" choose a Python it has wheels for in .python-version. Projects that wrap a C library"
+            f" often publish sources only: then the build needs what the lines above say is missing.")
+
+
+def _native_advice(name: str | None, hook: str | None) -> str:
+    if hook is not None:
+        return (f"The `{hook}` entry of systemDependencies provides what {name} builds against:"
+                f" add `systemDependencies: [{hook}]` to leanengine.yaml.")
+    return f"None of the systemDependencies entries is known to provide what {name or 'it'} builds against."
 
 
 def prefix_not_python(prefix: str, reason: str) -> BuildpackError:

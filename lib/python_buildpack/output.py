@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from python_buildpack.errors import BuildpackError
+from python_buildpack.errors import REDACTED, BuildpackError, without_credentials
 
 INDENT = "       "
 ERROR_PREFIX = " !     "
-REDACTED = "[redacted]"
 
 # Values shorter than this are too likely to occur in ordinary text ("1",
 # "true") for redaction to mean anything; secrets are longer.
@@ -58,7 +57,8 @@ def redact(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    # Credentials in URLs the tools print (a git requirement's token) are secrets too.
+    return without_credentials(text)
 
 
 def _use_colour(stream: TextIO) -> bool:

@@ -2,15 +2,21 @@
 cause, and the lines that show it.
 
 Causes, checked in this order because later patterns also appear as symptoms
-of earlier ones (an unreachable index ends in "from versions: none" too; uv
-reports a missing package as "No solution found"): network, build failure, no
-such package, no matching version, conflict.
+of earlier ones (a failed `git clone` reads "did not run successfully" like a
+failed build, and "Connection refused" like an unreachable index; an
+unreachable index ends in "from versions: none" too; a release pip refuses for
+its metadata ends in "Could not find a version"; uv reports a missing package
+as "No solution found"): git, network, build failure, invalid metadata, no such
+package, no matching version, conflict.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
 
 _NETWORK = re.compile(
     r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution"
@@ -33,20 +39,70 @@ _PIP_NOISE = ("error: subprocess-exited-with-error", "error: metadata-generation
               "error: failed-wheel-build-for-install")
 
 
+# git's own lines, by cause; each names the repository (url) or the ref when it can.
+_GIT_AUTH = tuple(re.compile(pattern) for pattern in (
+    r"fatal: could not read (?:Username|Password) for '(?P<url>[^']+)'",
+    r"fatal: Authentication failed for '(?P<url>[^']+)'",
+    r"fatal: unable to access '(?P<url>[^']+)': The requested URL returned error: 40[13]",
+    r"Permission denied \(publickey[^)]*\)", r"Host key verification failed"))
+_GIT_UNREACHABLE = (re.compile(r"fatal: unable to access '(?P<url>[^']+)': .+"),
+                    re.compile(r"fatal: repository '(?P<url>[^']+)' not found"),
+                    re.compile(r"ssh: Could not resolve hostname .+|ssh: connect to host .+"))
+_GIT_REF = tuple(re.compile(pattern) for pattern in (
+    r"error: pathspec '(?P<ref>[^']+)' did not match any file\(s\) known to git",
+    r"failed to fetch branch or tag `(?P<ref>[^`]+)`",
+    r"failed to find branch, tag, or commit `(?P<ref>[^`]+)`",
+    r"fatal: couldn't find remote ref (?P<ref>\S+)",
+    r"not our ref (?P<ref>[0-9a-f]+)"))
+_GIT_OTHER = (re.compile(r"Git operation failed"), re.compile(r"Cannot find command 'git'"),
+              re.compile(r"× git (?:clone|fetch|checkout|submodule)\b.* did not run successfully"))
+_GIT_LINE = re.compile(r"^\s*(?:fatal:|error: pathspec|ssh:|Permission denied|Host key)"
+                       r"|Cannot find command 'git'|failed to (?:fetch|find) branch")
+# Where pip (Cloning URL (to revision REF)) and uv (Updating URL (REF); `name @ git+URL`)
+# say which repository they fetch; git's own line may name none (ssh, a ref).
+_FETCHING = (re.compile(r"^\s*Cloning (?P<url>\S+)(?: \(to revision (?P<ref>[^)]+)\))?"),
+             re.compile(r"^\s*Updating (?P<url>\S+) \((?P<ref>[^)]+)\)"),
+             re.compile(r"`[^`@]+ @ git\+(?P<url>[^`@\s]+(?:@[^`@\s/]+)*)`"))
+_VCS_NAME = re.compile(r"^\s*Collecting (?P<name>[A-Za-z0-9][\w.-]*)|`(?P<uv>[A-Za-z0-9][\w.-]*) @ git\+")
+_INVALID_METADATA = re.compile(
+    r"Ignoring version (?P<version>\S+) of (?P<name>\S+) since it has invalid metadata")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_PIP_LIMIT = re.compile(r"Please use pip<(?P<limit>[\d.]+)")
+
+
 @dataclass(frozen=True)
 class Diagnosis:
-    cause: str  # network | conflict | build-failed | no-such-package | no-matching-version | other
+    # network | conflict | build-failed | no-such-package | no-matching-version
+    # | invalid-metadata | vcs-unreachable | vcs-auth | vcs-ref-not-found | vcs-failed | other
+    cause: str
     requirement: str | None
     quoted: tuple[str, ...]  # pip's own lines that show it
+    url: str | None = None  # vcs-*: the repository (as printed: may hold credentials)
+    ref: str | None = None  # vcs-*: the branch, tag or commit asked for
+    release: str | None = None  # invalid-metadata: the version pip refused
+    pip_limit: str | None = None  # invalid-metadata: the pip release that began refusing it
+
+    @property
+    def name(self) -> str | None:
+        return project_name(self.requirement)
+
+
+def project_name(requirement: str | None) -> str | None:
+    """The project a requirement names, as written; None for a path, a URL or nothing."""
+    name = re.split(r"[=<>!~\[;@ ]", requirement or "", maxsplit=1)[0]
+    return name if _PROJECT_NAME.fullmatch(name) else None
 
 
 def diagnose(lines: list[str]) -> Diagnosis:
     text = "\n".join(lines)
+    vcs = _vcs_diagnosis(lines)
+    if vcs is not None:
+        return vcs
     if _NETWORK.search(text):
         return Diagnosis("network", None, _matching(lines, _NETWORK, limit=3))
     if _BUILD.search(text):
         return Diagnosis("build-failed", _built_package(lines), _build_lines(lines))
-    on_index = _index_diagnosis(text)
+    on_index = _invalid_metadata(lines) or _index_diagnosis(text)
     if on_index is not None:
         return on_index
     if _CONFLICT.search(text):
@@ -54,6 +110,67 @@ def diagnose(lines: list[str]) -> Diagnosis:
     errors = [line.strip() for line in lines if line.lstrip().startswith(("ERROR:", "error:", "×"))]
     fallback = errors[:6] or [line.strip() for line in lines[-5:] if line.strip()]
     return Diagnosis("other", None, tuple(fallback))
+
+
+def _vcs_diagnosis(lines: list[str]) -> Diagnosis | None:
+    """git failed to fetch a `git+` requirement: the first cause whose git line is there."""
+    for cause, patterns in (("vcs-auth", _GIT_AUTH), ("vcs-ref-not-found", _GIT_REF),
+                            ("vcs-unreachable", _GIT_UNREACHABLE), ("vcs-failed", _GIT_OTHER)):
+        found = _first_match(lines, patterns)
+        if found is not None:
+            return _vcs_details(cause, found, lines)
+    return None
+
+
+def _first_match(lines: list[str], patterns: tuple[re.Pattern[str], ...]) -> re.Match[str] | None:
+    for line in lines:
+        for pattern in patterns:
+            found = pattern.search(line)
+            if found:
+                return found
+    return None
+
+
+def _vcs_details(cause: str, found: re.Match[str], lines: list[str]) -> Diagnosis:
+    groups = found.groupdict()
+    fetching = _first_match(lines, _FETCHING)
+    fetched = fetching.groupdict() if fetching else {}
+    ref = groups.get("ref") or fetched.get("ref")
+    named = _first_match(lines, (_VCS_NAME,))
+    git_lines = [line.strip() for line in lines if _GIT_LINE.search(line)]
+    quoted = _unique(git_lines or [found.string.strip()])
+    return Diagnosis(cause, named and (named.group("name") or named.group("uv")), tuple(quoted[:3]),
+                     url=fetched.get("url") or groups.get("url"),
+                     ref=None if ref == "HEAD" else ref)
+
+
+def _invalid_metadata(lines: list[str]) -> Diagnosis | None:
+    """pip >= 24.1 skips releases whose metadata is not valid, then finds no release."""
+    text = "\n".join(lines)
+    ignored = _INVALID_METADATA.search(text)
+    wanted = _NOT_FOUND.search(text)
+    if not ignored or not wanted or not _same_project(ignored.group("name"), wanted.group("requirement")):
+        return None
+    limit = _PIP_LIMIT.search(text)
+    return Diagnosis("invalid-metadata", ignored.group("name"), _invalid_metadata_reason(lines),
+                     release=ignored.group("version"), pip_limit=limit and limit.group("limit"))
+
+
+def _same_project(name: str, requirement: str) -> bool:
+    wanted = project_name(requirement)
+    return wanted is not None and canonicalize_name(name) == canonicalize_name(wanted)
+
+
+def _invalid_metadata_reason(lines: list[str]) -> tuple[str, ...]:
+    """pip's reason, from after "has invalid metadata:" up to its "Please use pip<" line,
+    without the download URL (long, and says nothing the name and version do not)."""
+    start = next(i for i, line in enumerate(lines) if _INVALID_METADATA.search(line))
+    reason: list[str] = []
+    for line in lines[start + 1:start + 8]:
+        if _PIP_LIMIT.search(line) or line.startswith("ERROR:"):
+            break
+        reason.append(re.sub(r"^Requested .* has invalid metadata: ", "", line.rstrip()))
+    return tuple(_shorten(line) for line in [lines[start].strip(), *reason])
 
 
 def _index_diagnosis(text: str) -> Diagnosis | None:
@@ -100,9 +217,15 @@ def _build_lines(lines: list[str]) -> tuple[str, ...]:
     """The build's own first error lines (a missing header says it all), then pip's verdict."""
     build_errors = [line.strip() for line in lines
                     if line.startswith("  ") and _COMPILER_ERROR.search(line)
-                    and line.strip() not in _PIP_NOISE][:3]
-    verdict = [line.strip() for line in lines if line.strip().startswith("×") or "Failed" in line][:2]
-    return tuple(_shorten(line) for line in build_errors + verdict)
+                    and line.strip() not in _PIP_NOISE
+                    and not line.rstrip().endswith("Traceback (most recent call last):")][:3]
+    verdict = _unique(line.strip() for line in lines if line.strip().startswith("×") or "Failed" in line)
+    return tuple(_shorten(line) for line in _unique(build_errors + verdict[:2]))
+
+
+def _unique(lines: Iterable[str]) -> list[str]:
+    """pip prints its verdict twice (in the subprocess's box, then on its own)."""
+    return list(dict.fromkeys(lines))
 
 
 def _shorten(line: str, limit: int = 300) -> str:

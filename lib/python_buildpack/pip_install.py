@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from python_buildpack import commands, disk_space, errors, output, pip_failures, relocate
+from python_buildpack import commands, disk_space, errors, output, pip_failures, relocate, system_registry
 from python_buildpack.requirement_includes import include_target, logical_lines
 from python_buildpack.runtime import InstalledRuntime
 from python_buildpack.tool_versions import ToolVersions
@@ -48,6 +48,8 @@ def pip_environment(
         # Builds run as root in a throw-away container; the warning is noise.
         "PIP_ROOT_USER_ACTION": "ignore",
         "PYTHONUNBUFFERED": "1",
+        # A git requirement needing a password must fail, not wait for one on a terminal.
+        "GIT_TERMINAL_PROMPT": "0",
         "LANG": env.get("LANG") or "C.UTF-8",
     })
     if SYSTEM_CA_BUNDLE.is_file():
@@ -165,7 +167,7 @@ def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str],
     try:
         printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
-        raise _installer_failed(failure, "install the app's requirements (with uv)", runtime) from failure
+        raise _installer_failed(failure, "install the app's requirements", runtime, "uv") from failure
     _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
@@ -228,12 +230,16 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     relocate.make_scripts_relative(runtime.home / "bin")
 
 
-def _installer_failed(failure: commands.CommandFailed, step: str, runtime: InstalledRuntime
-                      ) -> errors.BuildpackError:
+def _installer_failed(failure: commands.CommandFailed, step: str, runtime: InstalledRuntime,
+                      installer: str = "pip") -> errors.BuildpackError:
     """A full disk, or pip's (uv's) failure diagnosed from its output."""
     if disk_space.is_disk_full(failure):
         return errors.disk_full(str(runtime.home))
-    return errors.pip_failed(step, failure.exit_code, pip_failures.diagnose(failure.tail), runtime.version)
+    diagnosis = pip_failures.diagnose(failure.tail)
+    return errors.pip_failed(
+        step, failure.exit_code, diagnosis, runtime.version, installer=installer,
+        installer_version=installed_pip_version(runtime) if installer == "pip" else None,
+        hook=system_registry.hook_providing(diagnosis.name))
 
 
 def _sum_up(printed: list[str], prefixes: tuple[str, ...]) -> None:

@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packaging.utils import canonicalize_name
+
 from python_buildpack import errors
 
 
@@ -29,6 +31,9 @@ class Hook:
     python_requirement: str | None = None
     binary_only: tuple[str, ...] = ()  # never built from source (there is nothing to build against)
     minimum_python: tuple[int, int] | None = None
+    # PyPI projects (canonical names) that need what it provides, to build or at
+    # run time: a failed build of one of them is advised to add this hook.
+    python_projects: tuple[str, ...] = ()
 
 
 _IMAGEMAGICK_TOOLS = ("animate", "compare", "composite", "conjure", "convert", "display",
@@ -39,6 +44,7 @@ HOOKS: dict[str, Hook] = {hook.name: hook for hook in (
     Hook("imagemagick", "ImageMagick 6: convert, identify, mogrify, ...",
          packages=("imagemagick",),
          command_links={tool: f"{tool}-im6.q16" for tool in _IMAGEMAGICK_TOOLS},
+         python_projects=("wand",),
          # ImageMagick loads its coders (png, jpeg, ...) and configuration from
          # paths compiled in under /usr and /etc; these variables move them.
          directory_variables={
@@ -57,9 +63,11 @@ HOOKS: dict[str, Hook] = {hook.name: hook for hook in (
          directory_variables={"CHROME_BIN": "usr/lib/chromium/chromium"}),
     Hook("node-canvas", "cairo, pango, libjpeg, giflib and librsvg with headers (pycairo, canvas)",
          packages=("libcairo2-dev", "libpango1.0-dev", "libjpeg-dev", "libgif-dev",
-                   "librsvg2-dev", "pkg-config")),
+                   "librsvg2-dev", "pkg-config"),
+         python_projects=("pycairo",)),
     Hook("python-talib", "TA-Lib: the TA-Lib wheel (0.6+), which bundles the C library",
-         python_requirement="TA-Lib>=0.6", binary_only=("ta-lib",), minimum_python=(3, 9)),
+         python_requirement="TA-Lib>=0.6", binary_only=("ta-lib",), minimum_python=(3, 9),
+         python_projects=("ta-lib",)),
 )}
 
 DISCONTINUED: dict[str, str] = {
@@ -67,6 +75,12 @@ DISCONTINUED: dict[str, str] = {
                  "`chrome-headless` instead: Chromium's own headless mode does what PhantomJS did "
                  "(see the README for the path and flags).",
 }
+
+
+def hook_providing(project: str | None) -> str | None:
+    """The hook whose packages a PyPI project needs (e.g. pycairo: node-canvas), if one does."""
+    wanted = canonicalize_name(project) if project else None
+    return next((hook.name for hook in HOOKS.values() if wanted in hook.python_projects), None)
 
 
 def hooks_for(names: Iterable[str], python_version: str) -> list[Hook]:

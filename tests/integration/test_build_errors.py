@@ -4,17 +4,20 @@ and nothing half-written in CACHE_DIR."""
 from __future__ import annotations
 
 import functools
+import http.server
 import json
 import re
 import secrets
 import shutil
 import subprocess
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import (
     QuietHandler,
+    Result,
     RuntimeMirror,
     assert_user_error,
     compile_app,
@@ -262,3 +265,128 @@ def test_known_bad_requirements_are_named_before_pip_runs(runtime_mirror: Runtim
     assert re.search(r"\[pip::(no-such-package|build-failed)\]", result.stderr), result.output
     assert "Warning: leancloud does not install on Python 3.12" in result.stderr
     assert "Flask is not pinned below 2 next to leancloud" in result.output
+
+
+# --- git requirements, metadata pip refuses, builds that cannot succeed ------------------
+
+
+class AskForCredentials(http.server.BaseHTTPRequestHandler):
+    """A git host that wants credentials (HTTP 401) for everything, as a private repository does."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="git"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def git_requirement_app(tmp_path: Path, url: str) -> Path:
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text(f"Flask>=2,<4\nleanengine-git-demo @ git+{url}\n")
+    return app
+
+
+def served_git_repository(root: Path) -> Path:
+    """A bare one-commit repository of a tiny package under root/org/demo.git, ready for
+    git's "dumb" HTTP protocol (plain files; pip refuses `name @ git+file:///` URLs)."""
+    work = root / "work"
+    (work / "demo").mkdir(parents=True)
+    (work / "demo" / "__init__.py").write_text("")
+    (work / "setup.py").write_text(
+        'from setuptools import setup\nsetup(name="leanengine-git-demo", version="1.0", packages=["demo"])\n')
+    bare = root / "org" / "demo.git"
+    for argv, cwd in ((["init", "-q", "-b", "main"], work), (["add", "."], work),
+                      (["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"], work),
+                      (["clone", "-q", "--bare", str(work), str(bare)], root),
+                      (["update-server-info"], bare)):
+        subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True)
+    return root
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_git_requirement_on_an_unreachable_host(runtime_mirror: RuntimeMirror, tmp_path: Path,
+                                                installer: str) -> None:
+    runtime_mirror.ensure("3.12.1")
+    url = f"http://127.0.0.1:{free_port()}/org/repo.git"
+    app = git_requirement_app(tmp_path, url)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache", PYTHON_INSTALLER=installer)
+    assert_user_error(result, "pip::vcs-unreachable",
+                      "Error: git could not reach the repository of leanengine-git-demo",
+                      f"{installer} could not install the app's requirements",
+                      f"The repository: {url}", "fatal: unable to access", "reachable from the build machine")
+    assert "systemDependencies" not in result.stderr
+    assert "has no wheel" not in result.stderr
+
+
+def test_git_requirement_needing_credentials_hides_the_token(runtime_mirror: RuntimeMirror,
+                                                             tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    token = "ghp_" + secrets.token_hex(12)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AskForCredentials)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # A token as the user name: pip masks only a password, and printed this one.
+        url = f"http://{token}:x-oauth-basic@127.0.0.1:{server.server_address[1]}/org/private.git"
+        app = git_requirement_app(tmp_path, url)
+        result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_user_error(result, "pip::vcs-auth",
+                      "Error: git was refused access to the repository of leanengine-git-demo",
+                      "fatal: Authentication failed for", "read-only deploy token",
+                      f"http://[redacted]@127.0.0.1:{server.server_address[1]}/org/private.git")
+    assert token not in result.output
+    logs = (tmp_path / "cache").rglob("*.log")
+    assert all(token not in log.read_text() for log in logs)
+
+
+def test_git_requirement_with_a_ref_that_does_not_exist(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    served = served_git_repository(tmp_path / "git")
+    with http_server(served) as base:
+        app = git_requirement_app(tmp_path, f"{base}org/demo.git@v9.9.9")
+        result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "pip::vcs-ref-not-found",
+                      "Error: The git repository of leanengine-git-demo has no `v9.9.9`",
+                      "did not match any file(s) known to git", f"The repository: {base}org/demo.git",
+                      "branch, tag or full commit hash")
+    assert "PyPI" not in result.stderr
+
+
+def build_requirements(runtime_mirror: RuntimeMirror, tmp_path: Path, requirements: str,
+                       python: str = "3.12.1") -> Result:
+    """bin/compile of the Flask fixture with other requirements, on one exact Python."""
+    runtime_mirror.ensure(python)
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text(f"{python}\n")
+    (app / "requirements.txt").write_text(requirements)
+    return compile_app(runtime_mirror.url, app, tmp_path / "cache")
+
+
+def test_a_release_whose_metadata_pip_24_refuses(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """celery 5.2.0 declares `pytz (>dev)`: Python 3.13.0's own pip 24.2 skips the release."""
+    result = build_requirements(runtime_mirror, tmp_path, "celery==5.2.0\n", python="3.13.0")
+    assert_user_error(result, "pip::invalid-metadata",
+                      "Error: celery 5.2.0 has invalid metadata, which pip 24.2 refuses",
+                      "Expected matching RIGHT_PARENTHESIS", "PYTHON_INSTALLER=uv", "older than 24.1")
+    assert "No release of" not in result.stderr
+    assert "the index has" not in result.stderr
+
+
+def test_gdal_is_not_advised_a_remedy_that_does_not_exist(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """GDAL publishes no wheels on PyPI, and no systemDependencies entry provides gdal-config."""
+    result = build_requirements(runtime_mirror, tmp_path, "GDAL==3.10.0\n")
+    # Not assert_user_error: GDAL's own traceback is rightly in the quoted tail of pip's output.
+    assert result.returncode == 1, result.output
+    assert "[pip::build-failed]" in result.stderr, result.output
+    assert "Internal error" not in result.output
+    assert "No such file or directory: 'gdal-config'" in result.stderr
+    assert "If a release of GDAL publishes wheels for Linux and Python 3.12.1" in result.stderr
+    assert "None of the systemDependencies entries is known to provide what GDAL builds against" in result.stderr
+    assert "Use a version of GDAL that has wheels" not in result.stderr
+    assert "provide the native library it builds against with systemDependencies" not in result.stderr

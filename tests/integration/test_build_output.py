@@ -60,6 +60,8 @@ def normalise(text: str, *paths: Path) -> str:
     text = re.sub(r"\(from versions: [^)]*\)", "(from versions: <versions>)", text)
     text = re.sub(r"has \d+ releases, the newest: .*", "has <n> releases, the newest: <versions>", text)
     text = re.sub(r"(?m)^ +(Downloading|Using cached) .*\n", "", text)
+    # pip's temporary directories: /tmp/pip-install-<random>/<name>_<uuid>
+    text = re.sub(r"/pip-([a-z-]+)-[a-z0-9_]{8}/([\w.-]+)_[0-9a-f]{32}", r"/pip-\1-<tmp>/\2_<id>", text)
     return re.sub(r"its last \d+ lines", "its last <n> lines", text)
 
 
@@ -199,6 +201,8 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "mirror::bad-timeout": writes("requirements.txt", "Flask\n", PYTHON_RUNTIME_MIRROR_TIMEOUT="soon"),
     "pip::no-such-package": writes("requirements.txt", "leanengine-no-such-package-xyz==1.0\n"),
     "pip::no-matching-version": writes("requirements.txt", "Flask==0.0.1\n"),
+    # Port 9 (discard) has no listener here; a fixed port keeps the golden output stable.
+    "pip::vcs-unreachable": writes("requirements.txt", "leanengine-git-demo @ git+http://127.0.0.1:9/org/repo.git\n"),
     "build::command-failed": writes("leanengine.yaml", "build: 'echo building; false'\n"),
 }
 
