@@ -192,6 +192,18 @@ def python_version_invalid(value: str, origin: str) -> BuildpackError:
     )
 
 
+def python_version_empty(name: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::empty",
+        f"{name} is empty",
+        f"{name} names no version: it is empty, or holds only blank lines and comments. pyenv"
+        " reads such a file as `system`, the machine's own Python, which the platform does not"
+        " have.",
+        "Write the CPython version you develop with on its first line, e.g.\n  3.12\n"
+        f"or delete {name} to get the platform's default version.",
+    )
+
+
 def python_version_system(origin: str) -> BuildpackError:
     return BuildpackError(
         "python-version::system",
@@ -213,7 +225,7 @@ def python_version_unsupported_implementation(value: str, origin: str) -> Buildp
 
 
 def python_version_not_available(
-    requested: str, origin: str, same_line: list[str], all_versions: list[str]
+    requested: str, origin: str, written: str | None, same_line: list[str], all_versions: list[str]
 ) -> BuildpackError:
     if same_line:
         detail = f"Versions of that line in the mirror: {', '.join(same_line)}."
@@ -225,9 +237,14 @@ def python_version_not_available(
     return BuildpackError(
         "python-version::not-available",
         f"Python {requested} is not available",
-        f"{origin} asks for Python {requested}. {detail}",
+        f"{origin} asks for Python {requested}{_as_written(requested, written)}. {detail}",
         hint,
     )
+
+
+def _as_written(version: str, written: str | None) -> str:
+    """The file's own text, when it is not the version itself (`python-3.10.0`)."""
+    return f" (it says {visible(written)})" if written and written != version else ""
 
 
 # --- runtime mirror -----------------------------------------------------------

@@ -50,6 +50,28 @@ def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_
                       "3.12.1", "Use `3.12`")
 
 
+def test_runtime_txt_prefix_is_not_part_of_the_version(runtime_mirror: RuntimeMirror,
+                                                      tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").unlink()
+    (app / "runtime.txt").write_text("python-3.10.0\n")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "python-version::not-available", "Python 3.10.0 is not available",
+                      'runtime.txt asks for Python 3.10.0 (it says "python-3.10.0")')
+    assert "Python python-" not in result.output
+
+
+def test_empty_python_version_file_says_it_is_empty(runtime_mirror: RuntimeMirror,
+                                                    tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("\n  \n")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "python-version::empty", ".python-version is empty", "  3.12")
+    assert 'Found ""' not in result.output
+
+
 def test_old_patch_pin_names_the_newest_and_suggests_the_line(
     runtime_mirror: RuntimeMirror, tmp_path: Path
 ) -> None:
@@ -69,7 +91,8 @@ def test_old_patch_pin_names_the_newest_and_suggests_the_line(
         (b"3" * 10000, "python-version::unreadable"),
         (b"pypy3.10\n", "python-version::unsupported-implementation"),
         (b"latest please\n", "python-version::invalid"),
-        (b"\n# only a comment\n", "python-version::invalid"),
+        (b"\n# only a comment\n", "python-version::empty"),
+        (b"", "python-version::empty"),
     ],
 )
 def test_bad_python_version_file(runtime_mirror: RuntimeMirror, tmp_path: Path,

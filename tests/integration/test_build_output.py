@@ -175,6 +175,7 @@ def links_out(app: Path) -> dict[str, str]:
 
 ERROR_SCENARIOS: dict[str, Setup] = {
     "python-version::invalid": writes(".python-version", "latest\n"),
+    "python-version::empty": writes(".python-version", "# set me\n\n"),
     "python-version::system": writes(".python-version", "system\n"),
     "python-version::unsupported-implementation": writes(".python-version", "pypy3.10\n"),
     "python-version::not-available": writes(".python-version", "3.10\n"),
