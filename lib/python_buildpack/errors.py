@@ -358,8 +358,10 @@ _PIP_CAUSES = {
         "The requirements conflict with each other",
         "No set of versions satisfies every pin (the lines above name them). Loosen or remove one"
         " of the conflicting pins in requirements.txt."),
+    # The detail's first line already says "pip could not {step}": the title
+    # must not say it again.
     "other": (
-        "pip could not {step}",
+        "The installer failed; what it said is quoted below",
         "Check the requirement named above: its name and version on PyPI (or your PIP_INDEX_URL),"
         " and that it supports this Python version. Pin versions that work together, e.g."
         " `Flask>=2,<3`."),
