@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from python_buildpack.pip_failures import Diagnosis
+    from python_buildpack.procfile import WebProcess
 
 
 class BuildpackError(Exception):
@@ -51,6 +52,13 @@ def describe(value: object) -> str:
     if isinstance(value, dict):
         return f"a mapping with keys {', '.join(visible(str(k), 20) for k in list(value)[:5])}"
     return "nothing" if value is None else type(value).__name__
+
+
+def printable(value: str, limit: int = 300) -> str:
+    """A user's line shown as it is (no quotes added), invisible characters made visible."""
+    shown = "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                    for char in value[:limit])
+    return shown + ("…" if len(value) > limit else "")
 
 
 def bullet_list(items: Iterable[str]) -> str:
@@ -130,14 +138,35 @@ def runtime_not_python(runtime: str) -> BuildpackError:
 # --- the app's source ---------------------------------------------------------
 
 
-def no_entry_point() -> BuildpackError:
+_NO_ENTRY_POINT = "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml."
+
+
+def no_entry_point(procfile: WebProcess | None = None) -> BuildpackError:
+    if procfile is not None:
+        return _procfile_not_read(procfile)
     return BuildpackError(
         "app::no-entry-point",
         "The app has no web entry point",
-        "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml.",
+        _NO_ENTRY_POINT,
         "Add wsgi.py with a global WSGI callable named `application`, e.g.\n"
         "  from app import app\n  application = app\n"
         "or set the start command in leanengine.yaml, e.g.\n  run: python app.py",
+    )
+
+
+def _procfile_not_read(procfile: WebProcess) -> BuildpackError:
+    if procfile.run != procfile.command:
+        how = "with $PORT replaced by $LEANCLOUD_APP_PORT (this platform's port variable)"
+    else:
+        how = "(it must listen on 0.0.0.0:$LEANCLOUD_APP_PORT, this platform's port variable)"
+    return BuildpackError(
+        "app::no-entry-point",
+        "The app has no web entry point: this platform does not read the Procfile",
+        f"{_NO_ENTRY_POINT}\nThe app has a Procfile with a web process, which this platform"
+        f" never starts:\n  Procfile line {procfile.line_number}: {printable(procfile.line)}",
+        f"Start the same command from leanengine.yaml in the app's root, {how}:\n"
+        f"  {printable(procfile.run_line)}\n"
+        "or add wsgi.py with a global WSGI callable named `application` instead.",
     )
 
 

@@ -41,6 +41,22 @@ def test_wsgi_without_application(runtime_mirror: RuntimeMirror, tmp_path: Path)
     assert cache_files(tmp_path / "cache") == []
 
 
+def test_no_entry_point_names_the_procfile_and_its_fix_works(runtime_mirror: RuntimeMirror,
+                                                            tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("procfile-app", tmp_path)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    run_line = "run: gunicorn app:app --bind 0.0.0.0:$LEANCLOUD_APP_PORT --workers 2"
+    assert_user_error(result, "app::no-entry-point", "this platform does not read the Procfile",
+                      "Procfile line 3: web: gunicorn app:app --bind 0.0.0.0:$PORT --workers 2",
+                      f"\n !       {run_line}\n")
+    # The fix, written as the error says, builds; the smoke check serves the app.
+    (app / "leanengine.yaml").write_text(run_line + "\n")
+    fixed = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert fixed.returncode == 0, fixed.output
+    assert "GET / answered 200" in fixed.output
+
+
 def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
