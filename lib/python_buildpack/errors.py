@@ -565,7 +565,7 @@ def system_package_broken(package: str, reason: str) -> BuildpackError:
     )
 
 
-# --- bin/report -----------------------------------------------------------------
+# --- bin/report and bin/release -------------------------------------------------
 
 
 def report_missing(build_dir: str, reason: str) -> BuildpackError:
@@ -574,6 +574,18 @@ def report_missing(build_dir: str, reason: str) -> BuildpackError:
         "There is no build report in this directory",
         f"{build_dir}/.lean/build-report.json cannot be read: {reason}",
         "Run bin/compile on the directory first; bin/report describes the last build there.",
+    )
+
+
+def release_build_failed(failure_code: str) -> BuildpackError:
+    failure = "an internal error" if failure_code == "internal-error" else f"[{printable(failure_code, 80)}]"
+    return BuildpackError(
+        "release::build-failed",
+        "The last build of this app failed: there is nothing to release",
+        f".lean/build-report.json says the last bin/compile of this directory failed with"
+        f" {failure}; what it left behind is not a version to run.",
+        "Fix what that build reported (bin/report BUILD_DIR shows it again) and run bin/compile;"
+        " bin/release works once a build has succeeded.",
     )
 
 

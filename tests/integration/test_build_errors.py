@@ -240,6 +240,28 @@ def test_private_index_from_env_dir_is_used_and_host_pip_config_is_not(
     assert value.strip() == "from the private index"
 
 
+def test_release_after_a_failed_build_fails_and_after_a_good_one_works(
+    runtime_mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    never_compiled = run_bin("release", app)  # the contract: an uncompiled app gets the default
+    assert never_compiled.returncode == 0, never_compiled.output
+    assert "web: gunicorn --config .lean/gunicorn.conf.py" in never_compiled.stdout
+    (app / ".python-version").write_text("pypy3.10\n")
+    assert compile_app(runtime_mirror.url, app, tmp_path / "cache").returncode == 1
+    refused = run_bin("release", app)
+    assert_user_error(refused, "release::build-failed",
+                      "failed with [python-version::unsupported-implementation]")
+    assert refused.stdout == ""
+    (app / ".python-version").write_text("3.12\n")
+    built = compile_app(runtime_mirror.url, app, tmp_path / "cache", SMOKE_CHECK="0")
+    assert built.returncode == 0, built.output
+    released = run_bin("release", app)
+    assert released.returncode == 0, released.output
+    assert "web: gunicorn --config .lean/gunicorn.conf.py" in released.stdout
+
+
 def test_usage_errors() -> None:
     result = run_bin("compile")
     assert_user_error(result, "cli::usage", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")

@@ -243,6 +243,15 @@ def test_golden_command_line_errors(tmp_path: Path) -> None:
     assert_golden("errors/cli--build-dir-missing", normalise(missing.output, tmp_path))
 
 
+def test_golden_release_after_a_failed_build(mirror: str, tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("system\n")
+    assert build(mirror, app, tmp_path / "cache").returncode == 1
+    result = run_bin("release", app)
+    assert_user_error(result, "release::build-failed")
+    assert_golden("errors/release--build-failed", normalise(result.output, app))
+
+
 # --- the smoke check ------------------------------------------------------------------
 
 
