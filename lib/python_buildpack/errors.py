@@ -9,10 +9,11 @@ message prose lives in this one file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from python_buildpack.leanengine_yaml import BadValue
     from python_buildpack.pip_failures import Diagnosis
     from python_buildpack.procfile import WebProcess
 
@@ -107,23 +108,37 @@ def yaml_unreadable(reason: str) -> BuildpackError:
 
 
 def yaml_syntax(line: int | None, problem: str) -> BuildpackError:
-    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
     return BuildpackError(
         "leanengine-yaml::syntax",
         "leanengine.yaml is not valid YAML",
-        f"{where}: {problem}",
+        f"{_yaml_where(line)}: {problem}",
         "Fix the YAML syntax; an online YAML checker shows the exact spot.",
     )
 
 
-def yaml_bad_value(key: str, line: int | None, required: str, found: object) -> BuildpackError:
-    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
-    return BuildpackError(
-        "leanengine-yaml::bad-value",
-        f'leanengine.yaml: "{key}" has a wrong value',
-        f'{where}: "{key}" must be {required}, got {describe(found)}',
-        f'Correct "{key}" in leanengine.yaml.',
-    )
+# A file with more wrong values than this is listed in part (the count is given).
+_MAX_BAD_VALUES_SHOWN = 20
+
+
+def yaml_bad_values(problems: Sequence[BadValue], unknown_keys: Sequence[str] = ()) -> BuildpackError:
+    """Every wrong value of the file, in the order given (file order), then the
+    warnings about its unknown keys."""
+    lines = [f'{_yaml_where(p.line)}: "{p.path}" must be {p.required}, got {describe(p.found)}'
+             for p in problems[:_MAX_BAD_VALUES_SHOWN]]
+    if len(problems) > _MAX_BAD_VALUES_SHOWN:
+        lines.append(f"... and {len(problems) - _MAX_BAD_VALUES_SHOWN} more.")
+    lines += unknown_keys[:_MAX_BAD_VALUES_SHOWN]
+    if len(problems) == 1:
+        title, hint = (f'leanengine.yaml: "{problems[0].path}" has a wrong value',
+                       f'Correct "{problems[0].path}" in leanengine.yaml.')
+    else:
+        title, hint = (f"leanengine.yaml has {len(problems)} wrong values",
+                       "Correct each of them in leanengine.yaml: these are all the file's wrong values.")
+    return BuildpackError("leanengine-yaml::bad-value", title, "\n".join(lines), hint)
+
+
+def _yaml_where(line: int | None) -> str:
+    return f"leanengine.yaml line {line}" if line else "leanengine.yaml"
 
 
 def runtime_not_python(runtime: str) -> BuildpackError:

@@ -185,7 +185,7 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "app::no-application": writes("wsgi.py", "app = None\n"),
     "leanengine-yaml::unreadable": writes("leanengine.yaml", "# padding\n" * 30_000),
     "leanengine-yaml::syntax": writes("leanengine.yaml", "run: [unclosed\n"),
-    "leanengine-yaml::bad-value": writes("leanengine.yaml", "startupTimeout: forever\n"),
+    "leanengine-yaml::bad-value": writes("leanengine.yaml", "startupTimeout: forever\nrun: 3\n"),
     "leanengine-yaml::other-runtime": writes("leanengine.yaml", "runtime: nodejs\n"),
     "leanengine-yaml::build-root-missing": writes("leanengine.yaml", "buildRoot: backend\n"),
     "leanengine-yaml::require-missing": writes("leanengine.yaml", "install:\n  - require: [data.bin]\n"),
