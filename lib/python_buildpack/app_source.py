@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from python_buildpack import errors, leanengine_yaml
+from python_buildpack import errors, leanengine_yaml, procfile
 
 WSGI_FILE = "wsgi.py"
 REQUIREMENTS_FILE = "requirements.txt"
@@ -70,7 +70,7 @@ def check_entry_point(app_dir: Path, run_command: str | None) -> None:
         return
     wsgi = app_dir / WSGI_FILE
     if not wsgi.is_file():
-        raise errors.no_entry_point()
+        raise errors.no_entry_point(procfile.read_web_process(app_dir))
     source = wsgi.read_bytes().decode("utf-8", errors="replace")
     if not defines_application(source):
         raise errors.no_application()

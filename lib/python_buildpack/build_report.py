@@ -54,11 +54,28 @@ def write(build_dir: Path) -> None:
     partial_files.write_json_atomically(path, asdict(_report))
 
 
+def _read(build_dir: Path) -> Any:
+    return json.loads((build_dir / REPORT_FILE).read_text())
+
+
 def as_yaml(build_dir: Path) -> str:
     """The report of the last build in build_dir, as YAML."""
     try:
-        found = json.loads((build_dir / REPORT_FILE).read_text())
+        found = _read(build_dir)
     except (OSError, ValueError) as exc:
         raise errors.report_missing(str(build_dir), str(exc)) from exc
     return yaml.safe_dump(found, sort_keys=False, allow_unicode=True)
+
+
+def last_failure(build_dir: Path) -> str | None:
+    """The failure code of the last build in build_dir; None when it succeeded,
+    or when there is no readable report: bin/release must keep working on an
+    app that was never compiled (the platform contract)."""
+    try:
+        found = _read(build_dir)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or found.get("outcome") != "failed":
+        return None
+    return str(found.get("failure_code") or "unknown")
 

@@ -41,7 +41,13 @@ def compile_(args: list[str]) -> int:
 def release(args: list[str]) -> int:
     if len(args) != 1:
         raise errors.usage("bin/release", "bin/release BUILD_DIR")
-    output.plain(start_command.release_document(_existing_dir(args[0])).rstrip("\n"))
+    build_dir = _existing_dir(args[0])
+    # A failed build set up no web command: releasing the default would deploy
+    # a version that cannot start.
+    failure = build_report.last_failure(build_dir)
+    if failure is not None:
+        raise errors.release_build_failed(failure)
+    output.plain(start_command.release_document(build_dir).rstrip("\n"))
     return 0
 
 

@@ -9,11 +9,13 @@ message prose lives in this one file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from python_buildpack.leanengine_yaml import BadValue
     from python_buildpack.pip_failures import Diagnosis
+    from python_buildpack.procfile import WebProcess
 
 
 REDACTED = "[redacted]"  # what stands for a secret in all output
@@ -54,6 +56,13 @@ def describe(value: object) -> str:
     if isinstance(value, dict):
         return f"a mapping with keys {', '.join(visible(str(k), 20) for k in list(value)[:5])}"
     return "nothing" if value is None else type(value).__name__
+
+
+def printable(value: str, limit: int = 300) -> str:
+    """A user's line shown as it is (no quotes added), invisible characters made visible."""
+    shown = "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                    for char in value[:limit])
+    return shown + ("…" if len(value) > limit else "")
 
 
 def bullet_list(items: Iterable[str]) -> str:
@@ -102,23 +111,37 @@ def yaml_unreadable(reason: str) -> BuildpackError:
 
 
 def yaml_syntax(line: int | None, problem: str) -> BuildpackError:
-    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
     return BuildpackError(
         "leanengine-yaml::syntax",
         "leanengine.yaml is not valid YAML",
-        f"{where}: {problem}",
+        f"{_yaml_where(line)}: {problem}",
         "Fix the YAML syntax; an online YAML checker shows the exact spot.",
     )
 
 
-def yaml_bad_value(key: str, line: int | None, required: str, found: object) -> BuildpackError:
-    where = f"leanengine.yaml line {line}" if line else "leanengine.yaml"
-    return BuildpackError(
-        "leanengine-yaml::bad-value",
-        f'leanengine.yaml: "{key}" has a wrong value',
-        f'{where}: "{key}" must be {required}, got {describe(found)}',
-        f'Correct "{key}" in leanengine.yaml.',
-    )
+# A file with more wrong values than this is listed in part (the count is given).
+_MAX_BAD_VALUES_SHOWN = 20
+
+
+def yaml_bad_values(problems: Sequence[BadValue], unknown_keys: Sequence[str] = ()) -> BuildpackError:
+    """Every wrong value of the file, in the order given (file order), then the
+    warnings about its unknown keys."""
+    lines = [f'{_yaml_where(p.line)}: "{p.path}" must be {p.required}, got {describe(p.found)}'
+             for p in problems[:_MAX_BAD_VALUES_SHOWN]]
+    if len(problems) > _MAX_BAD_VALUES_SHOWN:
+        lines.append(f"... and {len(problems) - _MAX_BAD_VALUES_SHOWN} more.")
+    lines += unknown_keys[:_MAX_BAD_VALUES_SHOWN]
+    if len(problems) == 1:
+        title, hint = (f'leanengine.yaml: "{problems[0].path}" has a wrong value',
+                       f'Correct "{problems[0].path}" in leanengine.yaml.')
+    else:
+        title, hint = (f"leanengine.yaml has {len(problems)} wrong values",
+                       "Correct each of them in leanengine.yaml: these are all the file's wrong values.")
+    return BuildpackError("leanengine-yaml::bad-value", title, "\n".join(lines), hint)
+
+
+def _yaml_where(line: int | None) -> str:
+    return f"leanengine.yaml line {line}" if line else "leanengine.yaml"
 
 
 def runtime_not_python(runtime: str) -> BuildpackError:
@@ -133,14 +156,35 @@ def runtime_not_python(runtime: str) -> BuildpackError:
 # --- the app's source ---------------------------------------------------------
 
 
-def no_entry_point() -> BuildpackError:
+_NO_ENTRY_POINT = "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml."
+
+
+def no_entry_point(procfile: WebProcess | None = None) -> BuildpackError:
+    if procfile is not None:
+        return _procfile_not_read(procfile)
     return BuildpackError(
         "app::no-entry-point",
         "The app has no web entry point",
-        "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml.",
+        _NO_ENTRY_POINT,
         "Add wsgi.py with a global WSGI callable named `application`, e.g.\n"
         "  from app import app\n  application = app\n"
         "or set the start command in leanengine.yaml, e.g.\n  run: python app.py",
+    )
+
+
+def _procfile_not_read(procfile: WebProcess) -> BuildpackError:
+    if procfile.run != procfile.command:
+        how = "with $PORT replaced by $LEANCLOUD_APP_PORT (this platform's port variable)"
+    else:
+        how = "(it must listen on 0.0.0.0:$LEANCLOUD_APP_PORT, this platform's port variable)"
+    return BuildpackError(
+        "app::no-entry-point",
+        "The app has no web entry point: this platform does not read the Procfile",
+        f"{_NO_ENTRY_POINT}\nThe app has a Procfile with a web process, which this platform"
+        f" never starts:\n  Procfile line {procfile.line_number}: {printable(procfile.line)}",
+        f"Start the same command from leanengine.yaml in the app's root, {how}:\n"
+        f"  {printable(procfile.run_line)}\n"
+        "or add wsgi.py with a global WSGI callable named `application` instead.",
     )
 
 
@@ -195,6 +239,18 @@ def python_version_invalid(value: str, origin: str) -> BuildpackError:
     )
 
 
+def python_version_empty(name: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::empty",
+        f"{name} is empty",
+        f"{name} names no version: it is empty, or holds only blank lines and comments. pyenv"
+        " reads such a file as `system`, the machine's own Python, which the platform does not"
+        " have.",
+        "Write the CPython version you develop with on its first line, e.g.\n  3.12\n"
+        f"or delete {name} to get the platform's default version.",
+    )
+
+
 def python_version_system(origin: str) -> BuildpackError:
     return BuildpackError(
         "python-version::system",
@@ -216,7 +272,7 @@ def python_version_unsupported_implementation(value: str, origin: str) -> Buildp
 
 
 def python_version_not_available(
-    requested: str, origin: str, same_line: list[str], all_versions: list[str]
+    requested: str, origin: str, written: str | None, same_line: list[str], all_versions: list[str]
 ) -> BuildpackError:
     if same_line:
         detail = f"Versions of that line in the mirror: {', '.join(same_line)}."
@@ -228,9 +284,14 @@ def python_version_not_available(
     return BuildpackError(
         "python-version::not-available",
         f"Python {requested} is not available",
-        f"{origin} asks for Python {requested}. {detail}",
+        f"{origin} asks for Python {requested}{_as_written(requested, written)}. {detail}",
         hint,
     )
+
+
+def _as_written(version: str, written: str | None) -> str:
+    """The file's own text, when it is not the version itself (`python-3.10.0`)."""
+    return f" (it says {visible(written)})" if written and written != version else ""
 
 
 # --- runtime mirror -----------------------------------------------------------
@@ -371,8 +432,10 @@ _PIP_CAUSES = {
         "git could not fetch {req}",
         "git's lines above say why. Check the URL and the ref of the requirement in"
         " requirements.txt, and that git on the build machine can fetch {url}."),
+    # The detail's first line already says "pip could not {step}": the title
+    # must not say it again.
     "other": (
-        "{installer} could not {step}",
+        "{installer} failed; what it said is quoted below",
         "Check the requirement named above: its name and version on PyPI (or your PIP_INDEX_URL),"
         " and that it supports this Python version. Pin versions that work together, e.g."
         " `Flask>=2,<3`."),
@@ -593,7 +656,7 @@ def system_package_broken(package: str, reason: str) -> BuildpackError:
     )
 
 
-# --- bin/report -----------------------------------------------------------------
+# --- bin/report and bin/release -------------------------------------------------
 
 
 def report_missing(build_dir: str, reason: str) -> BuildpackError:
@@ -602,6 +665,18 @@ def report_missing(build_dir: str, reason: str) -> BuildpackError:
         "There is no build report in this directory",
         f"{build_dir}/.lean/build-report.json cannot be read: {reason}",
         "Run bin/compile on the directory first; bin/report describes the last build there.",
+    )
+
+
+def release_build_failed(failure_code: str) -> BuildpackError:
+    failure = "an internal error" if failure_code == "internal-error" else f"[{printable(failure_code, 80)}]"
+    return BuildpackError(
+        "release::build-failed",
+        "The last build of this app failed: there is nothing to release",
+        f".lean/build-report.json says the last bin/compile of this directory failed with"
+        f" {failure}; what it left behind is not a version to run.",
+        "Fix what that build reported (bin/report BUILD_DIR shows it again) and run bin/compile;"
+        " bin/release works once a build has succeeded.",
     )
 
 

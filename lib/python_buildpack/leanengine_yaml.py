@@ -1,19 +1,21 @@
 """leanengine.yaml: the app's build and run settings, loaded safely and validated.
 
 `parse` is pure: text in, one typed `LeanEngineConfig` out, or a BuildpackError
-naming the file, the key path and the line. Unknown keys are kept as warnings
-(with a did-you-mean) for the caller to print.
+naming the file, the key path and the line of every wrong value, in file order
+(fixing one to be told of the next wastes a deploy each). Unknown keys are kept
+as warnings (with a did-you-mean) for the caller to print.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 import yaml
 
@@ -48,6 +50,16 @@ class Require:
 
 
 Step = Union[Command, UseDefault, Require]
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """One wrong value: where it is, what it must be, and what it is."""
+
+    path: str
+    line: int | None
+    required: str
+    found: Any
 
 
 @dataclass(frozen=True)
@@ -103,17 +115,26 @@ def parse(text: str) -> LeanEngineConfig:
         return LeanEngineConfig()
     lines = _key_lines(node)
     if not isinstance(document, dict):
-        raise errors.yaml_bad_value("(top level)", 1, "a mapping of keys to values", document)
+        raise errors.yaml_bad_values([BadValue("(top level)", 1, "a mapping of keys to values", document)])
     values: dict[str, Any] = {}
     warnings = []
+    problems: list[BadValue] = []
     for key, value in document.items():
         name = str(key)
         if name not in _KEYS:
             warnings.append(_unknown_key_warning(name, lines.get(name)))
             continue
         attribute, validate = _KEYS[name]
-        if value is not None:
+        if value is None:
+            continue
+        try:
             values[attribute] = validate(value, name, lines)
+        except _Invalid as invalid:
+            problems += invalid.problems
+    if problems:
+        # Keys come in file order already; merge keys (`<<`) and aliases may not.
+        # The unknown keys go with them: a mistyped key is often why a value is missing.
+        raise errors.yaml_bad_values(sorted(problems, key=lambda p: p.line or math.inf), warnings)
     return LeanEngineConfig(**values, warnings=tuple(warnings))
 
 
@@ -166,24 +187,37 @@ def _key_lines(node: yaml.Node | None) -> dict[str, int]:
 # --- validators, one per key ------------------------------------------------------
 
 Lines = dict[str, int]
+T = TypeVar("T")
+
+
+class _Invalid(Exception):
+    """Raised by the validators; parse() gathers them into one BuildpackError."""
+
+    def __init__(self, problems: list[BadValue]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def _bad(path: str, lines: Lines, required: str, found: Any) -> _Invalid:
+    return _Invalid([BadValue(path, lines.get(path), required, found)])
 
 
 def _string(value: Any, path: str, lines: Lines) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise errors.yaml_bad_value(path, lines.get(path), "a non-empty string", value)
+        raise _bad(path, lines, "a non-empty string", value)
     return value.strip()
 
 
 def _runtime(value: Any, path: str, lines: Lines) -> str:
     runtime = _string(value, path, lines)
     if runtime not in KNOWN_RUNTIMES:
-        raise errors.yaml_bad_value(path, lines.get(path), f"one of {', '.join(KNOWN_RUNTIMES)}", value)
+        raise _bad(path, lines, f"one of {', '.join(KNOWN_RUNTIMES)}", value)
     return runtime
 
 
 def _boolean(value: Any, path: str, lines: Lines) -> bool:
     if not isinstance(value, bool):
-        raise errors.yaml_bad_value(path, lines.get(path), "true or false", value)
+        raise _bad(path, lines, "true or false", value)
     return value
 
 
@@ -191,13 +225,13 @@ def _startup_timeout(value: Any, path: str, lines: Lines) -> float:
     low, high = STARTUP_TIMEOUT_RANGE
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not is_number or not low <= value <= high:
-        raise errors.yaml_bad_value(path, lines.get(path), f"a number from {low} to {high}", value)
+        raise _bad(path, lines, f"a number from {low} to {high}", value)
     return float(value)
 
 
 def _functions_mode(value: Any, path: str, lines: Lines) -> str:
     if value not in FUNCTIONS_MODES:
-        raise errors.yaml_bad_value(path, lines.get(path), '"strict" or "disabled"', value)
+        raise _bad(path, lines, '"strict" or "disabled"', value)
     return str(value)
 
 
@@ -205,14 +239,29 @@ def _build_root(value: Any, path: str, lines: Lines) -> str:
     root = _string(value, path, lines)
     normal = posixpath.normpath(root)
     if root.startswith("/") or normal == ".." or normal.startswith("../") or "\0" in root:
-        raise errors.yaml_bad_value(path, lines.get(path), "a subdirectory of the app", value)
+        raise _bad(path, lines, "a subdirectory of the app", value)
     return normal
+
+
+def _each(items: list[Any], path: str, lines: Lines, validate: Callable[[Any, str, Lines], T]
+          ) -> tuple[T, ...]:
+    """Validate every item of a list, gathering the problems of all of them."""
+    results: list[T] = []
+    problems: list[BadValue] = []
+    for index, item in enumerate(items):
+        try:
+            results.append(validate(item, f"{path}[{index}]", lines))
+        except _Invalid as invalid:
+            problems += invalid.problems
+    if problems:
+        raise _Invalid(problems)
+    return tuple(results)
 
 
 def _string_list(value: Any, path: str, lines: Lines) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise errors.yaml_bad_value(path, lines.get(path), "a list of strings", value)
-    return tuple(_string(item, f"{path}[{index}]", lines) for index, item in enumerate(value))
+        raise _bad(path, lines, "a list of strings", value)
+    return _each(value, path, lines, _string)
 
 
 def _steps(allow_require: bool) -> Callable[[Any, str, Lines], tuple[Step, ...]]:
@@ -220,11 +269,15 @@ def _steps(allow_require: bool) -> Callable[[Any, str, Lines], tuple[Step, ...]]
         if isinstance(value, str):
             return (Command(_string(value, path, lines)),)
         if not isinstance(value, list):
-            raise errors.yaml_bad_value(path, lines.get(path), _STEPS_REQUIRED[allow_require], value)
-        return tuple(_step(item, f"{path}[{index}]", lines, allow_require)
-                     for index, item in enumerate(value))
+            raise _bad(path, lines, _STEPS_REQUIRED[allow_require], value)
+        return _each(value, path, lines, functools.partial(_step, allow_require=allow_require))
 
     return validate
+
+
+def _required_path(value: Any, path: str, lines: Lines) -> str:
+    _build_root(value, path, lines)  # the same rule: a path inside the app
+    return _string(value, path, lines)
 
 
 _STEPS_REQUIRED = {
@@ -233,19 +286,19 @@ _STEPS_REQUIRED = {
 }
 
 
-def _step(item: Any, path: str, lines: Lines, allow_require: bool) -> Step:
+def _step(item: Any, path: str, lines: Lines, *, allow_require: bool) -> Step:
     if isinstance(item, str):
         return Command(_string(item, path, lines))
     if isinstance(item, dict) and list(item) == ["use"]:
         if item["use"] != "default":
-            raise errors.yaml_bad_value(f"{path}.use", lines.get(f"{path}.use"), '"default"', item["use"])
+            raise _bad(f"{path}.use", lines, '"default"', item["use"])
         return UseDefault()
     if allow_require and isinstance(item, dict) and list(item) == ["require"]:
-        paths = _string_list(item["require"], f"{path}.require", lines)
-        for index, required in enumerate(paths):
-            _build_root(required, f"{path}.require[{index}]", lines)
-        return Require(paths)
-    raise errors.yaml_bad_value(path, lines.get(path), _STEPS_REQUIRED[allow_require], item)
+        required = item["require"]
+        if not isinstance(required, list):
+            raise _bad(f"{path}.require", lines, "a list of strings", required)
+        return Require(_each(required, f"{path}.require", lines, _required_path))
+    raise _bad(path, lines, _STEPS_REQUIRED[allow_require], item)
 
 
 _KEYS: dict[str, tuple[str, Callable[[Any, str, Lines], Any]]] = {

@@ -37,6 +37,12 @@ class VersionRequest:
     patch: int | None = None
     prerelease: str | None = None
 
+    @property
+    def version(self) -> str:
+        """The version itself, as the mirror names it: `3.10.0` for `python-3.10.0`."""
+        parts = [str(part) for part in (self.major, self.minor, self.patch) if part is not None]
+        return ".".join(parts) + (self.prerelease or "")
+
     def matches(self, version: Version) -> bool:
         if self.prerelease is None and version.is_prerelease:
             return False
@@ -94,7 +100,7 @@ def parse_version_file(content: bytes, name: str = FILE_NAME) -> tuple[str, list
         for token in line.split()
     ]
     if not tokens:
-        raise errors.python_version_invalid(text, name)
+        raise errors.python_version_empty(name)
     return tokens[0], tokens[1:]
 
 
@@ -132,8 +138,9 @@ def resolve(request: VersionRequest | None, available: list[str]) -> str:
         if request is not None and (v.major, v.minor) == (request.major, request.minor)
     ]
     raise errors.python_version_not_available(
-        request.text if request else "(latest)",
+        request.version if request else "(latest)",
         request.origin if request else "The default",
+        request.text if request else None,
         same_line,
         [str(v) for v in versions],
     )

@@ -44,6 +44,22 @@ def test_wsgi_without_application(runtime_mirror: RuntimeMirror, tmp_path: Path)
     assert cache_files(tmp_path / "cache") == []
 
 
+def test_no_entry_point_names_the_procfile_and_its_fix_works(runtime_mirror: RuntimeMirror,
+                                                            tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("procfile-app", tmp_path)
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    run_line = "run: gunicorn app:app --bind 0.0.0.0:$LEANCLOUD_APP_PORT --workers 2"
+    assert_user_error(result, "app::no-entry-point", "this platform does not read the Procfile",
+                      "Procfile line 3: web: gunicorn app:app --bind 0.0.0.0:$PORT --workers 2",
+                      f"\n !       {run_line}\n")
+    # The fix, written as the error says, builds; the smoke check serves the app.
+    (app / "leanengine.yaml").write_text(run_line + "\n")
+    fixed = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert fixed.returncode == 0, fixed.output
+    assert "GET / answered 200" in fixed.output
+
+
 def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("flask-app", tmp_path)
@@ -51,6 +67,28 @@ def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_
     result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
     assert_user_error(result, "python-version::not-available", "Python 3.12.0 is not available",
                       "3.12.1", "Use `3.12`")
+
+
+def test_runtime_txt_prefix_is_not_part_of_the_version(runtime_mirror: RuntimeMirror,
+                                                      tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").unlink()
+    (app / "runtime.txt").write_text("python-3.10.0\n")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "python-version::not-available", "Python 3.10.0 is not available",
+                      'runtime.txt asks for Python 3.10.0 (it says "python-3.10.0")')
+    assert "Python python-" not in result.output
+
+
+def test_empty_python_version_file_says_it_is_empty(runtime_mirror: RuntimeMirror,
+                                                    tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("\n  \n")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "python-version::empty", ".python-version is empty", "  3.12")
+    assert 'Found ""' not in result.output
 
 
 def test_old_patch_pin_names_the_newest_and_suggests_the_line(
@@ -72,7 +110,8 @@ def test_old_patch_pin_names_the_newest_and_suggests_the_line(
         (b"3" * 10000, "python-version::unreadable"),
         (b"pypy3.10\n", "python-version::unsupported-implementation"),
         (b"latest please\n", "python-version::invalid"),
-        (b"\n# only a comment\n", "python-version::invalid"),
+        (b"\n# only a comment\n", "python-version::empty"),
+        (b"", "python-version::empty"),
     ],
 )
 def test_bad_python_version_file(runtime_mirror: RuntimeMirror, tmp_path: Path,
@@ -202,6 +241,28 @@ def test_private_index_from_env_dir_is_used_and_host_pip_config_is_not(
     value = subprocess.run([str(python), "-c", "import leanengine_private_demo as m; print(m.VALUE)"],
                            capture_output=True, text=True, check=True).stdout
     assert value.strip() == "from the private index"
+
+
+def test_release_after_a_failed_build_fails_and_after_a_good_one_works(
+    runtime_mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    never_compiled = run_bin("release", app)  # the contract: an uncompiled app gets the default
+    assert never_compiled.returncode == 0, never_compiled.output
+    assert "web: gunicorn --config .lean/gunicorn.conf.py" in never_compiled.stdout
+    (app / ".python-version").write_text("pypy3.10\n")
+    assert compile_app(runtime_mirror.url, app, tmp_path / "cache").returncode == 1
+    refused = run_bin("release", app)
+    assert_user_error(refused, "release::build-failed",
+                      "failed with [python-version::unsupported-implementation]")
+    assert refused.stdout == ""
+    (app / ".python-version").write_text("3.12\n")
+    built = compile_app(runtime_mirror.url, app, tmp_path / "cache", SMOKE_CHECK="0")
+    assert built.returncode == 0, built.output
+    released = run_bin("release", app)
+    assert released.returncode == 0, released.output
+    assert "web: gunicorn --config .lean/gunicorn.conf.py" in released.stdout
 
 
 def test_usage_errors() -> None:

@@ -177,6 +177,7 @@ def links_out(app: Path) -> dict[str, str]:
 
 ERROR_SCENARIOS: dict[str, Setup] = {
     "python-version::invalid": writes(".python-version", "latest\n"),
+    "python-version::empty": writes(".python-version", "# set me\n\n"),
     "python-version::system": writes(".python-version", "system\n"),
     "python-version::unsupported-implementation": writes(".python-version", "pypy3.10\n"),
     "python-version::not-available": writes(".python-version", "3.10\n"),
@@ -186,7 +187,7 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "app::no-application": writes("wsgi.py", "app = None\n"),
     "leanengine-yaml::unreadable": writes("leanengine.yaml", "# padding\n" * 30_000),
     "leanengine-yaml::syntax": writes("leanengine.yaml", "run: [unclosed\n"),
-    "leanengine-yaml::bad-value": writes("leanengine.yaml", "startupTimeout: forever\n"),
+    "leanengine-yaml::bad-value": writes("leanengine.yaml", "startupTimeout: forever\nrun: 3\n"),
     "leanengine-yaml::other-runtime": writes("leanengine.yaml", "runtime: nodejs\n"),
     "leanengine-yaml::build-root-missing": writes("leanengine.yaml", "buildRoot: backend\n"),
     "leanengine-yaml::require-missing": writes("leanengine.yaml", "install:\n  - require: [data.bin]\n"),
@@ -244,6 +245,15 @@ def test_golden_command_line_errors(tmp_path: Path) -> None:
     assert "[cli::build-dir-missing]" in missing.stderr
     assert_golden("errors/cli--usage", normalise(usage.output))
     assert_golden("errors/cli--build-dir-missing", normalise(missing.output, tmp_path))
+
+
+def test_golden_release_after_a_failed_build(mirror: str, tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("system\n")
+    assert build(mirror, app, tmp_path / "cache").returncode == 1
+    result = run_bin("release", app)
+    assert_user_error(result, "release::build-failed")
+    assert_golden("errors/release--build-failed", normalise(result.output, app))
 
 
 # --- the smoke check ------------------------------------------------------------------

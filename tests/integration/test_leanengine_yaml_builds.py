@@ -175,6 +175,18 @@ def test_broken_yaml_and_wrong_types(mirror: RuntimeMirror, tmp_path: Path, cont
     assert_user_error(compile_app(mirror.url, app, tmp_path / "cache"), code, phrase)
 
 
+def test_every_wrong_value_is_reported_in_one_error(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "leanengine.yaml").write_text("startupTimeout: ten\nstartuptimeout: 40\nrun: [python, app.py]\n"
+                                         "install:\n  - {use: custom}\n")
+    result = compile_app(mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "leanengine-yaml::bad-value", "leanengine.yaml has 3 wrong values",
+                      'leanengine.yaml line 1: "startupTimeout" must be a number from 15 to 120, got "ten"\n'
+                      ' !     leanengine.yaml line 3: "run" must be a non-empty string, got a list of 2 items\n'
+                      ' !     leanengine.yaml line 5: "install[0].use" must be "default", got "custom"\n')
+    assert 'line 2: unknown key "startuptimeout" is ignored. Did you mean "startupTimeout"?' in result.stderr
+
+
 def test_unknown_key_warns_and_run_without_port_warns(mirror: RuntimeMirror, shared_cache: Path,
                                                       tmp_path: Path) -> None:
     app = copy_fixture("run-command-app", tmp_path / "build")

@@ -1,7 +1,10 @@
 """The CLI's last line of defence: an unexpected exception becomes an
-internal-error block with the traceback, exit 1."""
+internal-error block with the traceback, exit 1; and bin/release's exit codes."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 from python_buildpack import cli
@@ -26,3 +29,19 @@ def test_an_unexpected_exception_is_reported_as_a_bug(monkeypatch: pytest.Monkey
 def test_usage_errors_exit_2_without_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "[cli::usage]" in capsys.readouterr().err
+
+
+def test_release_refuses_after_a_failed_build_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["release", str(tmp_path)]) == 0  # never compiled: the default, as before
+    assert "web: gunicorn" in capsys.readouterr().out
+    report = tmp_path / ".lean" / "build-report.json"
+    report.parent.mkdir()
+    report.write_text(json.dumps({"outcome": "failed", "failure_code": "pip::no-such-package"}))
+    assert cli.main(["release", str(tmp_path)]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert "[release::build-failed]" in printed.err
+    assert "failed with [pip::no-such-package]" in printed.err
+    report.write_text(json.dumps({"outcome": "succeeded", "failure_code": None}))
+    assert cli.main(["release", str(tmp_path)]) == 0
+    assert "web: gunicorn" in capsys.readouterr().out

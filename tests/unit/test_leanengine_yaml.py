@@ -97,6 +97,57 @@ def test_parse_refuses(text: str, code: str, phrase: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("startupTimeout: forever\nrun: 3\n", [
+            'leanengine.yaml line 1: "startupTimeout" must be a number from 15 to 120, got "forever"',
+            'leanengine.yaml line 2: "run" must be a non-empty string, got 3']),
+        ("runtime: python\nfunctionsmode: strict\nfunctionsMode: loose\nbuildRoot: /etc\n", [
+            'leanengine.yaml line 3: "functionsMode" must be "strict" or "disabled", got "loose"',
+            'leanengine.yaml line 4: "buildRoot" must be a subdirectory of the app, got "/etc"',
+            # unknown keys stay warnings; they come along, after the wrong values
+            'leanengine.yaml line 2: unknown key "functionsmode" is ignored. Did you mean "functionsMode"?']),
+        ("install:\n  - npm ci\n  - 42\n  - use: custom\n  - require: [../a, ok, '']\n"
+         "systemDependencies: [ffmpeg, 3, [x]]\nexposeEnvironmentsOnBuild: maybe\n", [
+            'leanengine.yaml line 3: "install[1]" must be a command',
+            'leanengine.yaml line 4: "install[2].use" must be "default", got "custom"',
+            'leanengine.yaml line 5: "install[3].require[0]" must be a subdirectory of the app, got "../a"',
+            'leanengine.yaml line 5: "install[3].require[2]" must be a non-empty string, got ""',
+            'leanengine.yaml line 6: "systemDependencies[1]" must be a non-empty string, got 3',
+            'leanengine.yaml line 6: "systemDependencies[2]" must be a non-empty string, got a list of 1 item',
+            'leanengine.yaml line 7: "exposeEnvironmentsOnBuild" must be true or false, got "maybe"']),
+    ],
+)
+def test_every_wrong_value_is_reported_at_once_in_file_order(text: str, problems: list[str]) -> None:
+    with pytest.raises(BuildpackError) as caught:
+        leanengine_yaml.parse(text)
+    assert caught.value.code == "leanengine-yaml::bad-value"
+    assert caught.value.title == f"leanengine.yaml has {sum('unknown key' not in p for p in problems)} wrong values"
+    lines = caught.value.detail.splitlines()
+    assert len(lines) == len(problems)
+    for line, expected in zip(lines, problems):
+        assert line.startswith(expected), (line, expected)
+
+
+def test_a_single_wrong_value_keeps_its_own_title() -> None:
+    with pytest.raises(BuildpackError) as caught:
+        leanengine_yaml.parse("run: python a.py\nstartupTimeout: 5\n")
+    assert caught.value.title == 'leanengine.yaml: "startupTimeout" has a wrong value'
+    assert caught.value.hint == 'Correct "startupTimeout" in leanengine.yaml.'
+
+
+def test_a_file_of_many_wrong_values_lists_the_first_twenty_and_counts_the_rest() -> None:
+    text = "systemDependencies:\n" + "".join(f"  - {index}\n" for index in range(25))
+    with pytest.raises(BuildpackError) as caught:
+        leanengine_yaml.parse(text)
+    lines = caught.value.detail.splitlines()
+    assert len(lines) == 21
+    assert lines[0].startswith('leanengine.yaml line 2: "systemDependencies[0]"')
+    assert lines[-1] == "... and 5 more."
+    assert caught.value.title == "leanengine.yaml has 25 wrong values"
+
+
+@pytest.mark.parametrize(
     ("text", "warning"),
     [
         ("buildroot: backend\n", 'line 1: unknown key "buildroot" is ignored. Did you mean "buildRoot"?'),

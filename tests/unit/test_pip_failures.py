@@ -108,7 +108,7 @@ def test_uv_failures_are_titled_uv() -> None:
     assert err.detail.startswith("uv could not install the app's requirements (exit code 1).")
     other = errors.pip_failed("install the app's requirements", 2, diagnose(["error: something new"]),
                               "3.12.1", installer="uv")
-    assert other.title == "uv could not install the app's requirements"
+    assert other.title == "uv failed; what it said is quoted below"
     assert "pip" not in other.title + other.detail
 
 

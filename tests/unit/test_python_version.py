@@ -37,10 +37,11 @@ def test_parse_version_file(content: bytes, token: str, others: list[str]) -> No
 @pytest.mark.parametrize(
     ("content", "code"),
     [
-        (b"", "python-version::invalid"),
-        (b"\n\n  \n", "python-version::invalid"),
-        (b"# nothing\n", "python-version::invalid"),
-        (b"\xef\xbb\xbf", "python-version::invalid"),
+        (b"", "python-version::empty"),
+        (b"\n\n  \n", "python-version::empty"),
+        (b"# nothing\n", "python-version::empty"),
+        (b"\xef\xbb\xbf", "python-version::empty"),
+        (b"\r\n  # 3.12\r\n\t\r\n", "python-version::empty"),
         (b"\xff\xfe3\x00.\x001\x00", "python-version::unreadable"),
         (b"3.12\x00", "python-version::unreadable"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "python-version::unreadable"),
@@ -51,6 +52,16 @@ def test_parse_version_file_refuses(content: bytes, code: str) -> None:
     with pytest.raises(BuildpackError) as caught:
         python_version.parse_version_file(content)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize("name", [".python-version", "runtime.txt"])
+def test_an_empty_file_is_called_empty_and_shows_what_to_write(name: str) -> None:
+    with pytest.raises(BuildpackError) as caught:
+        python_version.parse_version_file(b"\n# pin me\n", name)
+    assert caught.value.title == f"{name} is empty"
+    assert 'Found ""' not in caught.value.detail
+    assert "3.12" in caught.value.hint
+    assert f"delete {name}" in caught.value.hint
 
 
 @pytest.mark.parametrize(
@@ -133,6 +144,29 @@ def test_unknown_exact_version_names_the_line() -> None:
     assert "3.8.18" in caught.value.detail
     assert "3.12.1" not in caught.value.detail
     assert "`3.8`" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "origin", "title", "detail"),
+    [
+        ("python-3.10.0", "runtime.txt", "Python 3.10.0 is not available",
+         'runtime.txt asks for Python 3.10.0 (it says "python-3.10.0").'),
+        ("Python3.10", ".python-version", "Python 3.10 is not available",
+         '.python-version asks for Python 3.10 (it says "Python3.10").'),
+        ("3.5.0RC1", ".python-version", "Python 3.5.0rc1 is not available",
+         '.python-version asks for Python 3.5.0rc1 (it says "3.5.0RC1").'),
+        ("3.10.0", ".python-version", "Python 3.10.0 is not available",
+         ".python-version asks for Python 3.10.0. Versions"),
+    ],
+)
+def test_not_available_names_the_version_and_what_the_file_says(
+    text: str, origin: str, title: str, detail: str
+) -> None:
+    request = python_version.parse_request(text, origin)
+    with pytest.raises(BuildpackError) as caught:
+        python_version.resolve(request, ["3.8.18", "3.12.1"])
+    assert caught.value.title == title
+    assert caught.value.detail.startswith(detail)
 
 
 def test_unknown_line_lists_all_versions() -> None:
