@@ -37,7 +37,7 @@ from helpers import (
     http_server,
     pyenv_prefix,
 )
-from python_buildpack.system_registry import HOOKS
+from python_buildpack.system.system_registry import HOOKS
 
 WORK = REPO / ".cache" / "bench"
 EXTRA_REQUIREMENT = "six==1.17.0"

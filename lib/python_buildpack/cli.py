@@ -7,9 +7,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from python_buildpack import app_source, build_report, disk_space, errors, output, start_command
+from python_buildpack.analysis import app_source
 from python_buildpack.compile import compile_app
-from python_buildpack.runtime_packer import package_runtime
+from python_buildpack.launch import start_command
+from python_buildpack.reporting import build_report, errors, output
+from python_buildpack.runtime.runtime_packer import package_runtime
+from python_buildpack.support import disk_space
 
 
 def _existing_dir(path: str) -> Path:

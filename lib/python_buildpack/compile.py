@@ -15,25 +15,16 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from python_buildpack import (
-    build_report,
-    errors,
-    file_snapshot,
-    hooks,
-    install_step,
-    output,
-    pip_install,
-    profile_d,
-    requirement_checks,
-    runtime,
-    sdk_check,
-    smoke_check,
-    start_command,
-    system_step,
-)
-from python_buildpack.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
-from python_buildpack.cache import BuildCache
-from python_buildpack.leanengine_yaml import Command
+from python_buildpack.analysis import requirement_checks, requirement_files
+from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
+from python_buildpack.analysis.leanengine_yaml import Command
+from python_buildpack.cache.build_cache import BuildCache
+from python_buildpack.install import hooks, install_step
+from python_buildpack.launch import profile_d, sdk_check, smoke_check, start_command
+from python_buildpack.reporting import build_report, errors, output
+from python_buildpack.runtime import python_runtime
+from python_buildpack.support import file_snapshot, partial_files
+from python_buildpack.system import system_step
 
 
 def report_version_choice(plan: BuildPlan) -> None:
@@ -42,7 +33,7 @@ def report_version_choice(plan: BuildPlan) -> None:
     for notice in plan.version.notices:
         output.info(notice)
     known_problems = requirement_checks.check_requirements(
-        pip_install.requirement_lines(plan.app_dir), plan.version.version)
+        requirement_files.requirement_lines(plan.app_dir), plan.version.version)
     for title, detail in [*plan.version.warnings, *known_problems]:
         output.warning(title, detail)
 
@@ -56,7 +47,7 @@ def run_build_step(plan: BuildPlan, command_env: Mapping[str, str]) -> None:
         hooks.run_command("build", command, plan.app_dir, command_env)
 
 
-def check_functions_mode(plan: BuildPlan, installed: runtime.InstalledRuntime,
+def check_functions_mode(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
                          command_env: Mapping[str, str]) -> None:
     if plan.config.functions_mode != "strict":
         return
@@ -149,8 +140,15 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
         report.steps = [{"name": name, "seconds": round(seconds, 2)}
                         for name, seconds in output.step_durations()]
         with contextlib.suppress(OSError):
-            build_report.write(build_dir)
+            write_report(build_dir, report)
     print_summary(report)
+
+
+def write_report(build_dir: Path, report: build_report.BuildReport) -> None:
+    """`.lean/build-report.json`, written on failure too (bin/report, bin/release read it)."""
+    path = build_dir / build_report.REPORT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial_files.write_json_atomically(path, report.as_dict())
 
 
 def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build_report.BuildReport
@@ -165,12 +163,14 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     build_cache = BuildCache(plan.cache_dir)
     if use_cache:
         build_cache.check_format()
-    system = system_step.provide_system_dependencies(plan, build_cache if use_cache else None)
+    system = system_step.provide_system_dependencies(
+        list(plan.system_hooks), plan.build_dir, plan.cache_dir, plan.host_env,
+        build_cache if use_cache else None)
     setup = install_step.prepare(plan, use_cache, system)
     report.installer = setup.installer.name
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     run_build_step(plan, setup.command_env)
-    runtime.trim_for_run_time(installed.home)
+    python_runtime.trim_for_run_time(installed.home)
     check_functions_mode(plan, installed, setup.command_env)
     report.web_command = write_start_files(plan)
     report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),

@@ -262,7 +262,7 @@ def _buildpack_copy(tmp_path: Path, edit: dict[str, tuple[str, str]]) -> Path:
     [
         ({"lib/python_buildpack/__init__.py": ('BUILDPACK_VERSION = "', 'BUILDPACK_VERSION = "9.')},
          "the buildpack version changed"),
-        ({"lib/python_buildpack/data/tools.yaml": ('"default": {pip: "23.2.1"', '"default": {pip: "23.2.0"')},
+        ({"lib/python_buildpack/install/data/tools.yaml": ('"default": {pip: "23.2.1"', '"default": {pip: "23.2.0"')},
          "the pinned build tools changed"),
     ],
 )

@@ -21,8 +21,8 @@ from helpers import (
     wait_for_http,
     web_command,
 )
-from python_buildpack import errors
-from python_buildpack.debian_packages import AptSource
+from python_buildpack.reporting import errors
+from python_buildpack.system.debian_packages import AptSource
 
 pytestmark = pytest.mark.integration
 

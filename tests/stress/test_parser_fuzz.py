@@ -13,8 +13,15 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from python_buildpack import env_dir, leanengine_yaml, mirror, pip_install, python_version, requirement_checks
-from python_buildpack.errors import BuildpackError
+from python_buildpack.analysis import (
+    env_dir,
+    leanengine_yaml,
+    python_version,
+    requirement_checks,
+    requirement_files,
+)
+from python_buildpack.reporting.errors import BuildpackError
+from python_buildpack.runtime import mirror
 
 from stress.support import Figures
 
@@ -119,8 +126,8 @@ requirement_text = st.lists(st.one_of(
 def test_requirement_lines(text: str) -> None:
     tried("requirement lines")
     (_scratch / "requirements.txt").write_text(text, errors="surrogateescape")
-    lines = pip_install.requirement_lines(_scratch)
-    names_found = pip_install.requirement_names(_scratch)
+    lines = requirement_files.requirement_lines(_scratch)
+    names_found = requirement_files.requirement_names(_scratch)
     assert all(not line.startswith("-") for line in lines)
     assert all(name == name.lower() for name in names_found)
     requirement_checks.check_requirements(lines, "3.12.1")

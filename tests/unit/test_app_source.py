@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from python_buildpack.app_source import defines_application
+from python_buildpack.analysis.app_source import defines_application
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from python_buildpack import build_report
+from python_buildpack.reporting import build_report
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 
 import pytest
-from python_buildpack import disk_space
-from python_buildpack.commands import CommandFailed
+from python_buildpack.support import disk_space
+from python_buildpack.support.commands import CommandFailed
 
 
 @pytest.mark.parametrize(

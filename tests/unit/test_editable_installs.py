@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from python_buildpack import editable_installs
+from python_buildpack.install import editable_installs
 
 FINDER = '''from __future__ import annotations
 import sys

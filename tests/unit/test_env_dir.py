@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack import errors
-from python_buildpack.env_dir import parse_entries, read_env_dir
+from python_buildpack.analysis.env_dir import parse_entries, read_env_dir
+from python_buildpack.reporting import errors
 
 
 def test_parse_entries_keeps_valid_and_skips_odd_names() -> None:

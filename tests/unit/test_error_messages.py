@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from python_buildpack import errors
-from python_buildpack.pip_failures import Diagnosis
+from python_buildpack.install.pip_failures import Diagnosis
+from python_buildpack.reporting import errors
 
 
 @pytest.mark.parametrize("cause", ["no-such-package", "no-matching-version", "build-failed",

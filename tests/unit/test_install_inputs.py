@@ -5,10 +5,10 @@ import time
 from pathlib import Path
 
 import pytest
-from python_buildpack.file_snapshot import changed_files, snapshot
-from python_buildpack.install_inputs import InstallInputs, explain_changes
-from python_buildpack.pip_install import plain_requirements
-from python_buildpack.tool_versions import tools_for
+from python_buildpack.analysis.requirement_files import plain_requirements
+from python_buildpack.install.install_inputs import InstallInputs, explain_changes
+from python_buildpack.install.tool_versions import tools_for
+from python_buildpack.support.file_snapshot import changed_files, snapshot
 
 BASE = InstallInputs(
     buildpack="0.1.0/1", arch="x86_64", python="3.12.1", archive_sha256="a" * 64,

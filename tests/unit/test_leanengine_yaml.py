@@ -4,9 +4,9 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from python_buildpack import leanengine_yaml
-from python_buildpack.errors import BuildpackError
-from python_buildpack.leanengine_yaml import Command, LeanEngineConfig, Require, UseDefault
+from python_buildpack.analysis import leanengine_yaml
+from python_buildpack.analysis.leanengine_yaml import Command, LeanEngineConfig, Require, UseDefault
+from python_buildpack.reporting.errors import BuildpackError
 
 C = LeanEngineConfig
 

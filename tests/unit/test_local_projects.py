@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack.local_projects import LocalProject, find_local_projects, local_target, project_digest
+from python_buildpack.analysis.local_projects import (
+    LocalProject,
+    find_local_projects,
+    local_target,
+    project_digest,
+)
 
 
 @pytest.mark.parametrize(

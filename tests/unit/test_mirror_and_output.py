@@ -4,9 +4,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from python_buildpack import output
-from python_buildpack.errors import BuildpackError
-from python_buildpack.mirror import Mirror, RuntimeEntry, parse_manifest
+from python_buildpack.reporting import output
+from python_buildpack.reporting.errors import BuildpackError
+from python_buildpack.runtime.mirror import Mirror, RuntimeEntry, parse_manifest
 
 
 def test_parse_manifest() -> None:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from python_buildpack.partial_files import partial_path, remove_abandoned
+from python_buildpack.support.partial_files import partial_path, remove_abandoned
 
 
 def test_abandoned_partials_go_live_ones_stay(tmp_path: Path) -> None:

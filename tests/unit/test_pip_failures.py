@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from python_buildpack import errors, system_registry
-from python_buildpack.pip_failures import diagnose
+from python_buildpack.install.pip_failures import diagnose
+from python_buildpack.reporting import errors
+from python_buildpack.system import system_registry
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "installer-output"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack import errors, leanengine_yaml, procfile
+from python_buildpack.analysis import leanengine_yaml, procfile
+from python_buildpack.reporting import errors
 
 
 @pytest.mark.parametrize(

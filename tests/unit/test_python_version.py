@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from python_buildpack import python_version
-from python_buildpack.errors import BuildpackError
+from python_buildpack.analysis import python_version
+from python_buildpack.reporting.errors import BuildpackError
 
 MIRROR = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1",
           "3.13.0", "3.13.1rc1", "3.14.0a1"]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from python_buildpack.relocate import make_scripts_relative, rewrite_prefix
+from python_buildpack.runtime.relocate import make_scripts_relative, rewrite_prefix
 
 
 def make_tree(root: Path) -> Path:

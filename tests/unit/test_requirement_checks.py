@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from python_buildpack.requirement_checks import check_requirements
+from python_buildpack.analysis.requirement_checks import check_requirements
 
 
 @pytest.mark.parametrize(

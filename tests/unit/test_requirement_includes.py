@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack.errors import BuildpackError
-from python_buildpack.requirement_includes import check_stay_inside, include_target, logical_lines
+from python_buildpack.analysis.requirement_includes import check_stay_inside, include_target, logical_lines
+from python_buildpack.reporting.errors import BuildpackError
 
 
 @pytest.mark.parametrize(

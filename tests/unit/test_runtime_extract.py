@@ -7,8 +7,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from python_buildpack.errors import BuildpackError
-from python_buildpack.runtime import extract_safely
+from python_buildpack.reporting.errors import BuildpackError
+from python_buildpack.runtime.python_runtime import extract_safely
 
 
 def make_archive(path: Path, members: list[tarfile.TarInfo]) -> Path:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack import errors, runtime_packer
+from python_buildpack.reporting import errors
+from python_buildpack.runtime import runtime_packer
 
 
 def test_a_machine_without_strip_is_told_what_to_install(tmp_path: Path,

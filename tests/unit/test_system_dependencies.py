@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from python_buildpack import errors, system_registry, system_tree
-from python_buildpack.debian_packages import NEVER_SHIPPED, DebPackage, parse_simulation, unpack
-from python_buildpack.system_step import SystemDependencies
+from python_buildpack.reporting import errors
+from python_buildpack.system import system_registry, system_tree
+from python_buildpack.system.debian_packages import NEVER_SHIPPED, DebPackage, parse_simulation, unpack
+from python_buildpack.system.system_step import SystemDependencies
 
 # --- the registry -------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-SHIM = Path(__file__).parents[2] / "lib" / "python_buildpack" / "data" / "leanengine_wsgi.py"
+SHIM = Path(__file__).parents[2] / "lib" / "python_buildpack" / "launch" / "data" / "leanengine_wsgi.py"
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 

@@ -6,7 +6,8 @@ import ast
 import re
 from pathlib import Path
 
-from python_buildpack import errors, leanengine_yaml, procfile
+from python_buildpack.analysis import leanengine_yaml, procfile
+from python_buildpack.reporting import errors
 
 WSGI_FILE = "wsgi.py"
 REQUIREMENTS_FILE = "requirements.txt"

@@ -7,20 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import (
+from python_buildpack.analysis import (
     app_source,
-    build_environment,
     env_dir,
-    errors,
     leanengine_yaml,
-    output,
-    pip_install,
     python_version,
+    requirement_files,
     requirement_includes,
-    system_registry,
 )
-from python_buildpack.leanengine_yaml import LeanEngineConfig
-from python_buildpack.mirror import Mirror, RuntimeEntry, read_timeout
+from python_buildpack.analysis.leanengine_yaml import LeanEngineConfig
+from python_buildpack.reporting import errors, output
+from python_buildpack.runtime.mirror import Mirror, RuntimeEntry, read_timeout
+from python_buildpack.system import system_registry
 
 CACHE_SUBDIR = "python-buildpack"
 
@@ -48,7 +46,7 @@ def setting(name: str, host_env: Mapping[str, str], app_env: Mapping[str, str]) 
 def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
             host_env: Mapping[str, str]) -> BuildPlan:
     app_env = env_dir.read_env_dir(env_path)
-    build_environment.check_app_variables(app_env)
+    env_dir.check_app_variables(app_env)
     app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
     check_configuration(app_dir, config)
     mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
@@ -81,6 +79,6 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
     app_source.check_inputs_stay_inside(
         app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE, *config.required_files))
     app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE))
-    requirement_includes.check_stay_inside(app_dir, pip_install.requirement_files(app_dir))
+    requirement_includes.check_stay_inside(app_dir, requirement_files.files_of(app_dir))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from python_buildpack import errors, output
+from python_buildpack.reporting import errors, output
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # A value bigger than this is not an environment variable but a mistake.
@@ -45,3 +45,29 @@ def read_env_dir(path: Path | None) -> dict[str, str]:
             ", ".join(errors.visible(name, 40) for name in skipped),
         )
     return variables
+
+
+# Variables that break the build and the app, refused whatever
+# exposeEnvironmentsOnBuild says.
+REFUSED_VARIABLES = {
+    "PYTHONHOME": "it points Python at another standard library, so the app's Python cannot start.",
+    "PYTHONPATH": "it puts other code before the app's packages; put imports in requirements.txt.",
+    "PYTHONPLATLIBDIR": "it moves where Python looks for its own modules.",
+    "PYTHONUSERBASE": "packages belong in the app's environment, not a user directory.",
+    "PYTHONEXECUTABLE": "it makes Python report another interpreter.",
+    "PYTHONINSPECT": "it leaves every Python command waiting for input.",
+    "VIRTUAL_ENV": "the buildpack manages the app's environment; a virtualenv path misleads pip.",
+    "PIP_TARGET": "pip would install packages outside the app's environment.",
+    "PIP_PREFIX": "pip would install packages outside the app's environment.",
+    "PIP_ROOT": "pip would install packages outside the app's environment.",
+    "PIP_USER": "pip would install packages into a user directory the app does not read.",
+    "PIP_REQUIRE_VIRTUALENV": "the app's environment is not a virtualenv, so pip would refuse to install.",
+    "PIP_CONFIG_FILE": "pip's settings come from the buildpack; use PIP_INDEX_URL for a private index.",
+    "LD_PRELOAD": "a preloaded library is injected into every program of the build.",
+}
+
+
+def check_app_variables(app_env: Mapping[str, str]) -> None:
+    for name in sorted(app_env):
+        if name in REFUSED_VARIABLES:
+            raise errors.refused_variable(name, REFUSED_VARIABLES[name])

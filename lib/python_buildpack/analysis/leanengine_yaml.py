@@ -19,7 +19,7 @@ from typing import Any, TypeVar, Union
 
 import yaml
 
-from python_buildpack import errors
+from python_buildpack.reporting import errors
 
 FILE_NAME = "leanengine.yaml"
 # Real files are a few hundred bytes; a bigger one is a mistake or an attack.

@@ -18,7 +18,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack.requirement_includes import include_target, logical_lines
+from python_buildpack.analysis.requirement_includes import include_target, logical_lines
 
 _EDITABLE_SHORT = re.compile(r"^-e\s*=?\s*(?P<target>\S+)")
 _EDITABLE_LONG = re.compile(r"^--(?P<option>[a-z-]+)(?:\s*=\s*|\s+)(?P<target>\S+)")

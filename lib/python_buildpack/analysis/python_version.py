@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from python_buildpack import errors
+from python_buildpack.reporting import errors
 
 FILE_NAME = ".python-version"
 RUNTIME_TXT = "runtime.txt"

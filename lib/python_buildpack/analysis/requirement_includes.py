@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from python_buildpack import errors
+from python_buildpack.reporting import errors
 
 _SHORT = re.compile(r"^-[rc]\s*=?\s*(\S+)")
 _LONG = re.compile(r"^--([a-z-]+)(?:\s*=\s*|\s+)(\S+)")

@@ -31,15 +31,26 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from python_buildpack import commands, output, partial_files
-from python_buildpack.install_inputs import LAYER_FORMAT, InstallInputs
+from python_buildpack.reporting import output
+from python_buildpack.support import commands, partial_files
 
+# Bump when a layer's layout or meaning changes: older caches are discarded.
+# 2: editable installs relative to the slug; local projects keyed.
+LAYER_FORMAT = 2
 _KEEP_LAYERS = 3
 _SMOKE_PASSED = "smoke-checks-passed.json"  # digests of app states whose smoke check passed
 _KEEP_SMOKE_KEYS = 20
 _COMPLETE = "complete"
+
+
+class LayerInputs(Protocol):
+    """What a layer is keyed on: its step's inputs, hashed and as a document."""
+
+    def digest(self) -> str: ...
+
+    def as_dict(self) -> dict[str, object]: ...
 
 
 class BuildCache:
@@ -87,18 +98,18 @@ class BuildCache:
             return None
         return value if isinstance(value, dict) else None
 
-    def find_install_layer(self, inputs: InstallInputs) -> Path | None:
+    def find_install_layer(self, inputs: LayerInputs) -> Path | None:
         layer = self.layers / inputs.digest()
         if not (layer / _COMPLETE).is_file() or not (layer / "python" / "bin").is_dir():
             return None
         return layer if _layer_inputs(layer) == inputs.as_dict() else None
 
-    def find_update_base(self, inputs: InstallInputs) -> Path | None:
-        """The newest layer that differs from inputs only in requirements.txt."""
-        wanted = {k: v for k, v in inputs.as_dict().items() if k != "requirements"}
+    def find_update_base(self, inputs: LayerInputs, varying: str) -> Path | None:
+        """The newest layer whose inputs differ from these in `varying` only."""
+        wanted = {k: v for k, v in inputs.as_dict().items() if k != varying}
         for layer in self._complete_layers_newest_first():
             found = _layer_inputs(layer)
-            if found is not None and {k: v for k, v in found.items() if k != "requirements"} == wanted:
+            if found is not None and {k: v for k, v in found.items() if k != varying} == wanted:
                 return layer
         return None
 
@@ -126,7 +137,7 @@ class BuildCache:
         with self.locked(exclusive=True):
             shutil.rmtree(layer, ignore_errors=True)
 
-    def save_install(self, inputs: InstallInputs, python_home: Path, app_dir: Path,
+    def save_install(self, inputs: LayerInputs, python_home: Path, app_dir: Path,
                      app_files: list[Path]) -> None:
         """Store the install step's result; a failure to save only warns."""
         try:
@@ -139,7 +150,7 @@ class BuildCache:
             output.warning("The build cache could not be saved; the next build will reinstall",
                            "\n".join(failure.tail[-3:]))
 
-    def _save_install_locked(self, inputs: InstallInputs, python_home: Path, app_dir: Path,
+    def _save_install_locked(self, inputs: LayerInputs, python_home: Path, app_dir: Path,
                              app_files: list[Path]) -> None:
         def fill(staging: Path) -> None:
             _copy_tree(python_home, staging / "python")

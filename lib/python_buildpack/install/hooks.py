@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from python_buildpack import commands, errors, output
-from python_buildpack.leanengine_yaml import Command
+from python_buildpack.analysis.leanengine_yaml import Command
+from python_buildpack.reporting import errors, output
+from python_buildpack.support import commands
 
 
 def run_command(step: str, command: Command, app_dir: Path, env: Mapping[str, str]) -> None:

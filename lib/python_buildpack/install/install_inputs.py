@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from python_buildpack import BUILDPACK_VERSION, leanengine_yaml, local_projects, pip_install
-from python_buildpack.tool_versions import ToolVersions
-
-# Bump when the layer's layout or meaning changes: older layers are discarded.
-LAYER_FORMAT = 2  # 2: editable installs relative to the slug; local projects keyed
+from python_buildpack import BUILDPACK_VERSION
+from python_buildpack.analysis import leanengine_yaml, local_projects, requirement_files
+from python_buildpack.cache.build_cache import LAYER_FORMAT
+from python_buildpack.install.tool_versions import ToolVersions
 
 
 @dataclass(frozen=True)
@@ -120,15 +119,15 @@ def gather(
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
     required = [path for name in config.required_files for path in _tree_files(root, app_dir / name)]
-    requirement_files = pip_install.requirement_files(app_dir)
-    projects = local_projects.find_local_projects(app_dir, requirement_files)
+    files = requirement_files.files_of(app_dir)
+    projects = local_projects.find_local_projects(app_dir, files)
     return InstallInputs(
         buildpack=f"{BUILDPACK_VERSION}/{LAYER_FORMAT}",
         arch=platform.machine(),
         python=python,
         archive_sha256=archive_sha256,
         python_version_file=_digest_bytes([version_file.read_bytes()]) if version_file.is_file() else "",
-        requirements=_digest_bytes(_file_chunks(requirement_files, root)),
+        requirements=_digest_bytes(_file_chunks(files, root)),
         install_steps=repr(config.install),
         required_files=_digest_bytes(_file_chunks(required, root)),
         tools=repr(tools),

@@ -8,57 +8,51 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import (
+from python_buildpack.analysis import local_projects, requirement_files
+from python_buildpack.analysis.build_plan import BuildPlan, setting
+from python_buildpack.analysis.leanengine_yaml import Command, UseDefault
+from python_buildpack.cache.build_cache import BuildCache
+from python_buildpack.install import (
     build_environment,
-    build_report,
-    commands,
-    disk_space,
     editable_installs,
-    errors,
-    file_snapshot,
     hooks,
     install_inputs,
-    local_projects,
-    output,
     pip_install,
-    relocate,
-    runtime,
-    start_command,
     tool_versions,
 )
-from python_buildpack.build_plan import BuildPlan, setting
-from python_buildpack.cache import BuildCache
-from python_buildpack.install_inputs import InstallInputs
-from python_buildpack.leanengine_yaml import Command, UseDefault
-from python_buildpack.system_step import SystemDependencies
+from python_buildpack.install.install_inputs import InstallInputs
+from python_buildpack.reporting import build_report, errors, output
+from python_buildpack.runtime import python_runtime, relocate
+from python_buildpack.support import commands, disk_space, file_snapshot, slug_layout
+from python_buildpack.system.system_step import SystemDependencies
 
 
 def slug_python_home(plan: BuildPlan) -> Path:
-    return plan.build_dir / start_command.SLUG_DIR / "python"
+    return plan.build_dir / slug_layout.SLUG_DIR / "python"
 
 
-def install_python(plan: BuildPlan, use_cache: bool) -> runtime.InstalledRuntime:
+def install_python(plan: BuildPlan, use_cache: bool) -> python_runtime.InstalledRuntime:
     entry = plan.runtime_entry
     output.heading(f"Installing Python {entry.version}")
     started = time.monotonic()
-    archive, cached = runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes",
+    archive, cached = python_runtime.fetch_archive(plan.mirror, entry, plan.cache_dir / "runtimes",
                                             reuse=use_cache)
     took = time.monotonic() - started
     output.info("Using the cached runtime archive" if cached else
                 f"Downloaded {Path(entry.url).name} ({archive.stat().st_size / 1e6:.1f} MB in {took:.1f} s)")
     build_report.record_cache("runtime archive", "reused" if cached else "downloaded")
-    return runtime.install_runtime(archive, entry.version, slug_python_home(plan))
+    return python_runtime.install_runtime(archive, entry.version, slug_python_home(plan))
 
 
 def can_update_in_place(plan: BuildPlan) -> bool:
     """Only the default install of plain requirements can be updated on top of an
     older environment: pip then adds what changed and orphans are removed."""
     return plan.config.install == (UseDefault(),) and \
-        pip_install.plain_requirements(plan.app_dir) is not None
+        requirement_files.plain_requirements(plan.app_dir) is not None
 
 
 def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: InstallInputs
-                         ) -> tuple[runtime.InstalledRuntime | None, bool]:
+                         ) -> tuple[python_runtime.InstalledRuntime | None, bool]:
     """The cached install layer when the install step's inputs are unchanged
     (done), or one to update in place when only requirements.txt changed."""
     layer = build_cache.find_install_layer(inputs)
@@ -69,7 +63,8 @@ def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: Insta
             build_report.record_cache("dependencies", "restored: install inputs unchanged")
             return installed, False
     reasons = "; ".join(install_inputs.explain_changes(build_cache.last_install_inputs(), inputs))
-    base = build_cache.find_update_base(inputs) if can_update_in_place(plan) else None
+    base = build_cache.find_update_base(inputs, varying="requirements") if can_update_in_place(plan) \
+        else None
     if base is not None:
         installed = restore_layer(plan, build_cache, base)
         if installed is not None:
@@ -81,7 +76,8 @@ def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: Insta
     return None, False
 
 
-def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runtime.InstalledRuntime | None:
+def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path
+                  ) -> python_runtime.InstalledRuntime | None:
     home = slug_python_home(plan)
     try:
         built_at = build_cache.restore_install(layer, home, plan.app_dir)
@@ -92,7 +88,7 @@ def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path) -> runt
             if not follow_the_move(home, str(Path(built_at).parents[1]), plan.build_dir):
                 build_cache.discard_install(layer)
                 return None
-        installed = runtime.InstalledRuntime(plan.version.version, home)
+        installed = python_runtime.InstalledRuntime(plan.version.version, home)
         commands.capture([str(installed.python), "-c", "import sys"], env={"PATH": "/usr/bin:/bin"})
     except (OSError, ValueError, commands.CommandFailed) as failure:
         if disk_space.is_disk_full(failure):  # the slug's disk, not the layer, is at fault
@@ -116,7 +112,7 @@ def follow_the_move(home: Path, built_in: str, build_dir: Path) -> bool:
     return True
 
 
-def make_editables_movable(plan: BuildPlan, installed: runtime.InstalledRuntime) -> None:
+def make_editables_movable(plan: BuildPlan, installed: python_runtime.InstalledRuntime) -> None:
     """Editable installs point into the build directory: make them relative to
     the slug, and warn about any pointer left that a move would break."""
     roots = sorted({str(plan.build_dir), str(plan.build_dir.resolve())}, key=len, reverse=True)
@@ -141,7 +137,7 @@ def watched_directories(plan: BuildPlan) -> list[Path]:
     costs time, so the default install of registry packages watches nothing."""
     if any(isinstance(step, Command) for step in plan.config.install):
         return [plan.app_dir]
-    files = pip_install.requirement_files(plan.app_dir)
+    files = requirement_files.files_of(plan.app_dir)
     return [project.path for project in local_projects.find_local_projects(plan.app_dir, files)
             if project.editable and project.path.is_dir()]
 
@@ -158,7 +154,7 @@ class Installer:
         return self.uv_env if self.name == "uv" else self.pip_env
 
 
-def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime, installer: Installer,
+def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime, installer: Installer,
                      command_env: Mapping[str, str], in_place: bool = False) -> None:
     output.heading("Updating dependencies" if in_place else "Installing dependencies")
     tools = tool_versions.tools_for(installed.version)
@@ -178,15 +174,15 @@ def run_install_step(plan: BuildPlan, installed: runtime.InstalledRuntime, insta
         ensure_web_server(plan, installed, tools, pip_env)
 
 
-def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
+def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
                         tools: tool_versions.ToolVersions, installer: Installer) -> list[str]:
     """pip (upgraded only when too old), then one resolver run for the app's
     requirements, the line's setuptools/wheel and the web server. Returns the
     requirements that were asked for (plain ones only)."""
-    named = pip_install.requirement_names(plan.app_dir)
+    named = requirement_files.requirement_names(plan.app_dir)
     companions = tools.companion_requirements(named)
     from_hooks = [requirement for requirement in installer.hook_requirements
-                  if pip_install.requirement_name(requirement) not in named]
+                  if requirement_files.requirement_name(requirement) not in named]
     early = companions if tools.companions_go_first() else []
     pip_install.ensure_build_tools(installed, tools, early, installer.pip_env)
     extra = ([] if early else list(companions)) + from_hooks
@@ -197,14 +193,14 @@ def run_default_install(plan: BuildPlan, installed: runtime.InstalledRuntime,
     if installer.name == "uv":
         output.info("Installing with uv (PYTHON_INSTALLER=uv)")
     pip_install.install_requirements(installed, plan.app_dir, installer.env, tuple(extra), installer.name)
-    return (pip_install.plain_requirements(plan.app_dir) or []) + early + extra
+    return (requirement_files.plain_requirements(plan.app_dir) or []) + early + extra
 
 
-def ensure_web_server(plan: BuildPlan, installed: runtime.InstalledRuntime,
+def ensure_web_server(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
                       tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> None:
     """The default web command needs gunicorn: the app's own if it has one."""
     if pip_install.has_module(installed, "gunicorn", pip_env):
-        own = "gunicorn" in pip_install.requirement_names(plan.app_dir)
+        own = "gunicorn" in requirement_files.requirement_names(plan.app_dir)
         output.info("Using the app's own gunicorn as the web server" if own
                     else f"Added gunicorn {tools.gunicorn} as the web server")
         return
@@ -247,7 +243,7 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
                                    exposed_env=exposed_to_install(plan), installer=installer_name)
-    home = runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
+    home = python_runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
     pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
                                                        plan.cache_dir / "pip", use_cache))
     installer = Installer(installer_name, pip_env,
@@ -259,14 +255,14 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
 
 
 def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup: InstallSetup
-                         ) -> runtime.InstalledRuntime:
+                         ) -> python_runtime.InstalledRuntime:
     """The install step through its cache layer (None: BUILD_NO_CACHE)."""
     inputs, installer, command_env = setup.inputs, setup.installer, setup.command_env
     installed, in_place = restore_dependencies(plan, build_cache, inputs) if build_cache else (None, False)
     if installed is not None and not in_place:
         return installed
     installed = installed or install_python(plan, use_cache=build_cache is not None)
-    skip = (start_command.SLUG_DIR,)
+    skip = (slug_layout.SLUG_DIR,)
     watched = watched_directories(plan)
     before = [file_snapshot.snapshot(directory, skip) for directory in watched]
     run_install_step(plan, installed, installer, command_env, in_place)

@@ -12,17 +12,17 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
-from python_buildpack import commands, disk_space, errors, output, pip_failures, relocate, system_registry
-from python_buildpack.requirement_includes import include_target, logical_lines
-from python_buildpack.runtime import InstalledRuntime
-from python_buildpack.tool_versions import ToolVersions
+from python_buildpack.install import pip_failures
+from python_buildpack.install.tool_versions import ToolVersions
+from python_buildpack.reporting import errors, output
+from python_buildpack.runtime import relocate
+from python_buildpack.runtime.python_runtime import InstalledRuntime
+from python_buildpack.support import commands, disk_space
+from python_buildpack.system import system_registry
 
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 APP_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
@@ -62,46 +62,9 @@ def pip_environment(
     return env
 
 
-def requirement_files(app_dir: Path) -> list[Path]:
-    """requirements.txt and the files it includes (`-r`, `-c`) inside the app."""
-    found: list[Path] = []
-    pending = [app_dir / "requirements.txt"]
-    root = app_dir.resolve()
-    while pending and len(found) < 50:
-        current = pending.pop(0).resolve()
-        if current in found or not current.is_file() or not current.is_relative_to(root):
-            continue
-        found.append(current)
-        for line in logical_lines(current.read_text(errors="replace")):
-            include = include_target(line)
-            if include:
-                pending.append(current.parent / include)
-    return found
 
 
-def _content_lines(app_dir: Path) -> Iterator[str]:
-    """The lines of the app's requirement files without comments, blanks and includes."""
-    for path in requirement_files(app_dir):
-        for line in logical_lines(path.read_text(errors="replace")):
-            if include_target(line) is None:
-                yield line
 
-
-def requirement_lines(app_dir: Path) -> list[str]:
-    """Every requirement-looking line of the app's requirement files (options dropped)."""
-    return [line for line in _content_lines(app_dir) if not line.startswith("-")]
-
-
-def requirement_names(app_dir: Path) -> set[str]:
-    """Canonical project names in the app's requirement files."""
-    names = (requirement_name(line) for line in requirement_lines(app_dir))
-    return {name for name in names if name}
-
-
-def requirement_name(line: str) -> str | None:
-    """The canonical project name a requirement line starts with."""
-    match = _NAME.match(line)
-    return canonicalize_name(match.group(1)) if match else None
 
 
 def installed_pip_version(runtime: InstalledRuntime) -> str | None:
@@ -177,26 +140,10 @@ def uv_binary() -> str:
     return str(Path(sys.executable).parent / "uv")
 
 
-def plain_requirements(app_dir: Path) -> list[str] | None:
-    """The app's requirements if every line is a plain PEP 508 requirement
-    (no paths, URLs, editables or options other than -r/-c); else None."""
-    plain: list[str] = []
-    for line in _content_lines(app_dir):
-        if line.startswith("-") or line.endswith("\\"):
-            return None
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            return None
-        if requirement.url:
-            return None
-        plain.append(line)
-    return plain
-
 
 def remove_orphans(runtime: InstalledRuntime, roots: list[str], env: Mapping[str, str]) -> list[str]:
     """Uninstall what no root requirement needs any more (after an in-place update)."""
-    script = resources.files("python_buildpack").joinpath("data/find_orphans.py")
+    script = resources.files("python_buildpack.install").joinpath("data/find_orphans.py")
     with resources.as_file(script) as path:
         found = commands.capture([str(runtime.python), str(path), json.dumps(roots)], env=env)
     orphans: list[str] = json.loads(found.strip().splitlines()[-1])

@@ -40,7 +40,7 @@ class ToolVersions:
 
 @functools.lru_cache(maxsize=1)
 def _table() -> dict[str, dict[str, str | None]]:
-    text = resources.files("python_buildpack").joinpath("data/tools.yaml").read_text()
+    text = resources.files("python_buildpack.install").joinpath("data/tools.yaml").read_text()
     table: dict[str, dict[str, str | None]] = yaml.safe_load(text)
     return table
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from python_buildpack.start_command import SLUG_DIR
+from python_buildpack.support.slug_layout import SLUG_DIR
 
 SCRIPT = """\
 # Written by the LeanEngine Python buildpack.

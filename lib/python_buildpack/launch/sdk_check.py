@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from python_buildpack import commands, errors
-from python_buildpack.runtime import InstalledRuntime
+from python_buildpack.reporting import errors
+from python_buildpack.runtime.python_runtime import InstalledRuntime
+from python_buildpack.support import commands
 
 # What the platform sets for a running app, with placeholder values: the build's
 # checks (this one and the smoke check) start the app with them.
@@ -30,7 +31,7 @@ PLACEHOLDER_PLATFORM_ENV = {
 
 def check_sdk_serves_ping(runtime: InstalledRuntime, app_dir: Path, slug_root: Path,
                           env: Mapping[str, str]) -> None:
-    probe = resources.files("python_buildpack").joinpath("data/probe_ping.py")
+    probe = resources.files("python_buildpack.launch").joinpath("data/probe_ping.py")
     probe_env = {**env, **PLACEHOLDER_PLATFORM_ENV, "SLUG_ROOT": str(slug_root)}
     with resources.as_file(probe) as path:
         try:

@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, errors, sdk_check
+from python_buildpack.launch import sdk_check
+from python_buildpack.reporting import errors
+from python_buildpack.support import commands
 
 PROBED_PATHS = ("/", "/__engine/1/ping")
 # An app answering only errors for this long is not warming up: it is broken.

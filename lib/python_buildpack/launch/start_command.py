@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from python_buildpack import app_source, leanengine_yaml
-from python_buildpack.leanengine_yaml import LeanEngineConfig
+from python_buildpack.analysis import app_source, leanengine_yaml
+from python_buildpack.analysis.leanengine_yaml import LeanEngineConfig
+from python_buildpack.support.slug_layout import SLUG_DIR
 
-SLUG_DIR = ".lean"
 SERVER_CONFIG = f"{SLUG_DIR}/gunicorn.conf.py"
 WSGI_SHIM = f"{SLUG_DIR}/wsgi/leanengine_wsgi.py"
 DEFAULT_WEB_COMMAND = f"gunicorn --config {SERVER_CONFIG} leanengine_wsgi:application"
@@ -35,7 +35,7 @@ def web_command(config: LeanEngineConfig, build_root: str | None = None) -> str:
 
 def write_server_files(slug_root: Path) -> None:
     """Put the default server's config and the WSGI shim into the slug."""
-    data = resources.files("python_buildpack").joinpath("data")
+    data = resources.files("python_buildpack.launch").joinpath("data")
     for source, target in (("gunicorn.conf.py", SERVER_CONFIG), ("leanengine_wsgi.py", WSGI_SHIM)):
         destination = slug_root / target
         destination.parent.mkdir(parents=True, exist_ok=True)

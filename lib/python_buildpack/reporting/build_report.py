@@ -13,8 +13,10 @@ from typing import Any
 
 import yaml
 
-from python_buildpack import BUILDPACK_VERSION, errors, partial_files
+from python_buildpack import BUILDPACK_VERSION
+from python_buildpack.reporting import errors
 
+# In the slug's .lean (support.slug_layout, a stage above this one).
 REPORT_FILE = Path(".lean") / "build-report.json"
 
 
@@ -34,6 +36,9 @@ class BuildReport:
     duration_seconds: float | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 _report = BuildReport()
 
@@ -46,12 +51,6 @@ def start() -> BuildReport:
 
 def record_cache(part: str, decision: str) -> None:
     _report.cache[part] = decision
-
-
-def write(build_dir: Path) -> None:
-    path = build_dir / REPORT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial_files.write_json_atomically(path, asdict(_report))
 
 
 def _read(build_dir: Path) -> Any:

@@ -10,12 +10,54 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from python_buildpack.leanengine_yaml import BadValue
-    from python_buildpack.pip_failures import Diagnosis
-    from python_buildpack.procfile import WebProcess
+# What a message reads of a stage's findings. The catalogue sits below every
+# stage, so it names their shapes, not their types (leanengine_yaml.BadValue,
+# procfile.WebProcess, pip_failures.Diagnosis fit them).
+
+
+class BadValue(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def required(self) -> str: ...
+    @property
+    def found(self) -> Any: ...
+
+
+class WebProcess(Protocol):
+    @property
+    def line_number(self) -> int: ...
+    @property
+    def line(self) -> str: ...
+    @property
+    def command(self) -> str: ...
+    @property
+    def run(self) -> str: ...
+    @property
+    def run_line(self) -> str: ...
+
+
+class Diagnosis(Protocol):
+    @property
+    def cause(self) -> str: ...
+    @property
+    def requirement(self) -> str | None: ...
+    @property
+    def quoted(self) -> tuple[str, ...]: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def ref(self) -> str | None: ...
+    @property
+    def release(self) -> str | None: ...
+    @property
+    def pip_limit(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 REDACTED = "[redacted]"  # what stands for a secret in all output

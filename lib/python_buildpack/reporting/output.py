@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from python_buildpack.errors import REDACTED, BuildpackError, without_credentials
+from python_buildpack.reporting.errors import REDACTED, BuildpackError, without_credentials
 
 INDENT = "       "
 ERROR_PREFIX = " !     "

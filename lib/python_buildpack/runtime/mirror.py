@@ -24,7 +24,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from python_buildpack import errors, output, partial_files
+from python_buildpack.reporting import errors, output
+from python_buildpack.support import partial_files
 
 MANIFEST_NAME = "manifest.json"
 _CONNECT_TIMEOUT = 10

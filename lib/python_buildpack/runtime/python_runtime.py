@@ -20,8 +20,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, disk_space, errors, output, partial_files, relocate
-from python_buildpack.mirror import Mirror, RuntimeEntry
+from python_buildpack.reporting import errors, output
+from python_buildpack.runtime import relocate
+from python_buildpack.runtime.mirror import Mirror, RuntimeEntry
+from python_buildpack.support import commands, disk_space, partial_files
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
 # A runtime unpacks to ~45-200 MB; anything far beyond is a decompression bomb.

@@ -29,9 +29,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, errors, output, relocate
-from python_buildpack.mirror import MANIFEST_NAME
-from python_buildpack.runtime import METADATA_NAME, file_sha256
+from python_buildpack.reporting import errors, output
+from python_buildpack.runtime import relocate
+from python_buildpack.runtime.mirror import MANIFEST_NAME
+from python_buildpack.runtime.python_runtime import METADATA_NAME, file_sha256
+from python_buildpack.support import commands
 
 _INSPECT = (
     "import json, platform, sys, sysconfig;"

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from python_buildpack import output
+from python_buildpack.reporting import output
 
 _TAIL_LINES = 200
 

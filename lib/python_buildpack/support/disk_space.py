@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 
-from python_buildpack import commands
+from python_buildpack.support import commands
 
 _ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _MESSAGES = ("No space left on device", "Disk quota exceeded")

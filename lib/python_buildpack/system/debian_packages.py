@@ -21,7 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands, disk_space, errors
+from python_buildpack.reporting import errors
+from python_buildpack.support import commands, disk_space
 
 LISTS_MAX_AGE_SECONDS = 24 * 3600
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
-from python_buildpack import errors
+from python_buildpack.reporting import errors
 
 
 @dataclass(frozen=True)

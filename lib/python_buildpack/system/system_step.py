@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from python_buildpack import build_report, debian_packages, file_snapshot, output, start_command, system_tree
-from python_buildpack.build_plan import BuildPlan
-from python_buildpack.cache import BuildCache
-from python_buildpack.debian_packages import AptSource, DebPackage
-from python_buildpack.system_registry import Hook
+from python_buildpack.cache.build_cache import BuildCache
+from python_buildpack.reporting import build_report, output
+from python_buildpack.support import file_snapshot, slug_layout
+from python_buildpack.system import debian_packages, system_tree
+from python_buildpack.system.debian_packages import AptSource, DebPackage
+from python_buildpack.system.system_registry import Hook
 
 TREE_DIR = "system"  # under the slug's .lean
 PROFILE_NAME = "00-system-dependencies.sh"  # before python.sh, which puts Python first on PATH
@@ -51,9 +52,10 @@ class SystemDependencies:
         return result
 
 
-def provide_system_dependencies(plan: BuildPlan, build_cache: BuildCache | None) -> SystemDependencies:
+def provide_system_dependencies(hooks: list[Hook], build_dir: Path, cache_dir: Path,
+                                host_env: Mapping[str, str], build_cache: BuildCache | None
+                                ) -> SystemDependencies:
     """Unpack the hooks' packages into the slug (or restore them) and write their profile."""
-    hooks = list(plan.system_hooks)
     with_packages = [hook for hook in hooks if hook.packages]
     python_side = SystemDependencies(
         requirements=tuple(hook.python_requirement for hook in hooks if hook.python_requirement),
@@ -61,8 +63,8 @@ def provide_system_dependencies(plan: BuildPlan, build_cache: BuildCache | None)
     if not with_packages:
         return python_side
     output.heading(f"Installing system dependencies: {', '.join(hook.name for hook in with_packages)}")
-    tree = plan.build_dir / start_command.SLUG_DIR / TREE_DIR
-    source = AptSource(plan.cache_dir, plan.host_env)
+    tree = build_dir / slug_layout.SLUG_DIR / TREE_DIR
+    source = AptSource(cache_dir, host_env)
     key = _layer_key(with_packages, source)
     layer = build_cache.find_tree(_LAYER_KIND, key) if build_cache else None
     if layer is not None and build_cache is not None and build_cache.restore_tree(layer, tree):
@@ -78,9 +80,9 @@ def provide_system_dependencies(plan: BuildPlan, build_cache: BuildCache | None)
         if build_cache is not None:
             build_cache.save_tree(_LAYER_KIND, key, tree)
     environment = system_tree.describe(tree, with_packages)
-    _write_profile(plan.build_dir, environment)
+    _write_profile(build_dir, environment)
     return SystemDependencies(tuple(environment.path_entries(tree)),
-                              environment.build_variables(tree, plan.host_env),
+                              environment.build_variables(tree, host_env),
                               python_side.requirements, python_side.binary_only)
 
 
@@ -149,7 +151,7 @@ def _write_profile(build_dir: Path, environment: system_tree.TreeEnvironment) ->
     directory = build_dir / ".profile.d"
     directory.mkdir(exist_ok=True)
     (directory / PROFILE_NAME).write_text(
-        environment.run_time_script(f"{start_command.SLUG_DIR}/{TREE_DIR}"))
+        environment.run_time_script(f"{slug_layout.SLUG_DIR}/{TREE_DIR}"))
 
 
 def _megabytes(size: int) -> str:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack import commands
-from python_buildpack.system_registry import Hook
+from python_buildpack.support import commands
+from python_buildpack.system.system_registry import Hook
 
 FONTS_CONF = "fonts.conf"
 _TRIPLET = f"{platform.machine()}-linux-gnu"  # Debian's multiarch directory name

@@ -1,0 +1,1 @@
+"""Shared helpers: running commands, partial files, snapshots of files, disk-full detection."""
