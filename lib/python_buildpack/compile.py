@@ -33,6 +33,7 @@ from python_buildpack import (
 )
 from python_buildpack.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
 from python_buildpack.cache import BuildCache
+from python_buildpack.image import os_needs
 from python_buildpack.leanengine_yaml import Command
 
 
@@ -175,6 +176,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report.web_command = write_start_files(plan)
     report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),
                                               build_cache if use_cache else None)
+    os_needs.record(plan.build_dir)  # what bin/image's base check needs from the OS
     report.slug_size_bytes = file_snapshot.directory_size(build_dir)
     report.outcome = "succeeded"
 
