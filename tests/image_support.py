@@ -33,6 +33,7 @@ BASE_PACKAGES = (
     "ca-certificates", "tzdata", "libssl3", "zlib1g", "libffi8", "libsqlite3-0", "libbz2-1.0",
     "liblzma5", "libreadline8", "libncursesw6", "libuuid1", "libgdbm6", "libexpat1", "libgomp1",
 )
+BASE_REPOSITORY = "base/bookworm"
 BASE_CACHE = Path(os.environ.get("IMAGE_TEST_CACHE", Path.home() / ".cache" / "leanengine-python-buildpack-tests"))
 
 

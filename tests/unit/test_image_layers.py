@@ -18,7 +18,7 @@ from python_buildpack.image import blobs, bytecode, config, launcher, layers
 def make_slug(root: Path) -> Path:
     slug = root / "slug"
     (slug / ".lean/python/bin").mkdir(parents=True)
-    (slug / ".lean/python/lib/site/pkg").mkdir(parents=True)
+    (slug / ".lean/python/lib/site-packages/pkg").mkdir(parents=True)
     (slug / ".lean/system/usr/bin").mkdir(parents=True)
     (slug / ".lean/python/bin/python3").write_text("#!/bin/sh\n")
     (slug / ".lean/python/bin/python3").chmod(0o700)
@@ -34,9 +34,10 @@ def make_slug(root: Path) -> Path:
     os.mkfifo(slug / "pipe")  # left out
     (slug / ".lean/image").mkdir()
     (slug / ".lean/image/launch").write_text("stale")  # the launch layer's own path: left out
-    source = slug / ".lean/python/lib/site/pkg/mod.py"
+    source = slug / ".lean/python/lib/site-packages/pkg/mod.py"
     source.write_text("VALUE = 42\n")
     py_compile.compile(str(source), doraise=True)  # a timestamp-based .pyc, as pip writes them
+    py_compile.compile(str(slug / "wsgi.py"), doraise=True)  # written by a run of the app: left out
     return slug
 
 
@@ -83,7 +84,7 @@ def test_runtime_layer_has_the_runtime_and_system_packages(tmp_path: Path) -> No
     assert by_name["app/.lean/python/bin/python"].linkname == "python3"
     assert by_name["app/.lean/python/bin/python3"].mode == 0o755
     assert by_name["app/.lean/system/usr/bin/tool"].mode == 0o644
-    assert by_name["app/.lean/python/lib/site/pkg"].mode == 0o755
+    assert by_name["app/.lean/python/lib/site-packages/pkg"].mode == 0o755
 
 
 def test_the_slug_is_only_read(tmp_path: Path) -> None:
@@ -97,12 +98,12 @@ def test_the_slug_is_only_read(tmp_path: Path) -> None:
 def test_timestamp_bytecode_becomes_checked_hash_bytecode(tmp_path: Path) -> None:
     slug = make_slug(tmp_path)
     layers.write_slug_layer(slug, "runtime", tmp_path / "rt.tgz", layers.DEFAULT_EPOCH)
-    pyc_name = Path(importlib.util.cache_from_source(".lean/python/lib/site/pkg/mod.py"))
+    pyc_name = Path(importlib.util.cache_from_source(".lean/python/lib/site-packages/pkg/mod.py"))
     with tarfile.open(tmp_path / "rt.tgz") as tar:
         handle = tar.extractfile(f"app/{pyc_name.as_posix()}")
         assert handle is not None
         converted = handle.read()
-    source = slug / ".lean/python/lib/site/pkg/mod.py"
+    source = slug / ".lean/python/lib/site-packages/pkg/mod.py"
     expected = tmp_path / "expected.pyc"
     py_compile.compile(str(source), cfile=str(expected), doraise=True,
                        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
@@ -112,7 +113,7 @@ def test_timestamp_bytecode_becomes_checked_hash_bytecode(tmp_path: Path) -> Non
 
 def test_stale_bytecode_is_left_out(tmp_path: Path) -> None:
     slug = make_slug(tmp_path)
-    (slug / ".lean/python/lib/site/pkg/mod.py").write_text("VALUE = 43  # changed after compiling\n")
+    (slug / ".lean/python/lib/site-packages/pkg/mod.py").write_text("VALUE = 43  # changed after compiling\n")
     layers.write_slug_layer(slug, "runtime", tmp_path / "rt.tgz", layers.DEFAULT_EPOCH)
     assert not [entry for entry in members(tmp_path / "rt.tgz") if entry.name.endswith(".pyc")]
 

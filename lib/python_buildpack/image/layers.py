@@ -83,6 +83,8 @@ def _in_runtime(path: str) -> bool:
 
 
 def _selected(path: str, layer: str) -> bool:
+    if path.endswith("/__pycache__") or path == "__pycache__":
+        return "/site-packages/" in path  # see _add_slug_entry
     if path == IMAGE_DIR or path.startswith(IMAGE_DIR + "/"):
         return False  # a stale launch directory in the slug: the launch layer has its own
     if layer == "runtime":
@@ -150,7 +152,8 @@ def _add_slug_entry(writer: _LayerWriter, slug: Path, path: str) -> None:
     elif stat.S_ISREG(status.st_mode):
         executable = bool(status.st_mode & 0o111)
         if path.endswith(".pyc"):
-            _add_bytecode(writer, full, name, executable)
+            if "/site-packages/" in path:  # pip's bytecode; any other was written by a run of the app
+                _add_bytecode(writer, full, name, executable)
         else:
             writer.stream(name, full, status.st_size, executable)
     # Sockets, pipes and devices have no place in an image: left out.
