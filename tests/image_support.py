@@ -11,10 +11,10 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import REPO, free_port
+from helpers import REPO, free_port, host_environment, http_server, run_bin
 
 USER = "pusher"
 PASSWORD = "s3cret-Pa55word-for-tests"  # noqa: S105 -- a test registry's; long enough to be redacted
@@ -41,6 +41,23 @@ def tools_available(*names: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
         pytest.skip(f"missing {', '.join(missing)} (make test installs them with apt-get)")
+
+
+DIGEST = re.compile(r"^-----> Image \S+@(sha256:[0-9a-f]{64})$", re.MULTILINE)
+
+
+def image_env(**extra: str) -> dict[str, str]:
+    return host_environment(IMAGE_REGISTRY_USERNAME=USER, IMAGE_REGISTRY_PASSWORD=PASSWORD, **extra)
+
+
+def bin_image(slug: Path, reference: str, *args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """Run bin/image; returns (manifest digest, output); asserts no secret leaked."""
+    result = run_bin("image", slug, reference, *args, env=env or image_env())
+    assert result.returncode == 0, result.output
+    assert PASSWORD not in result.output
+    match = DIGEST.search(result.output)
+    assert match, result.output
+    return match.group(1), result.output
 
 
 # --- the registry -----------------------------------------------------------------
@@ -174,14 +191,8 @@ class TokenService:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/token"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with http_server(Path("."), Handler) as url:
+            yield f"{url}token"
 
 
 # --- the base image ------------------------------------------------------------------

@@ -3,10 +3,12 @@ the base image pushed to it, one podman store; all stopped and removed at the en
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import RuntimeMirror, compile_app, copy_fixture
 from image_support import (
     BASE_REPOSITORY,
     Podman,
@@ -48,3 +50,15 @@ def podman(tmp_path_factory: pytest.TempPathFactory, image_registry: Registry) -
     finally:
         engine.run("rm", "--all", "--force", "--time", "0", check=False)
         engine.run("rmi", "--all", "--force", check=False)
+
+
+@pytest.fixture(scope="session")
+def flask_slug(runtime_mirror: RuntimeMirror, shared_cache: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> Path:
+    """fixtures/flask-app compiled once (Python 3.12) for the image tests."""
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path_factory.mktemp("flask"))
+    result = compile_app(runtime_mirror.url, app, shared_cache)
+    assert result.returncode == 0, result.output
+    assert json.loads((app / ".lean/os-needs.json").read_text())["libraries"]["libssl.so.3"] == "libssl3"
+    return app

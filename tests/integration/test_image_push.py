@@ -9,37 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import RuntimeMirror, compile_app, copy_fixture, free_port, host_environment, run_bin
-from image_support import BASE_REPOSITORY, PASSWORD, USER, Podman, Registry, skopeo
+from helpers import RuntimeMirror, compile_app, copy_fixture, free_port
+from image_support import BASE_REPOSITORY, PASSWORD, USER, Podman, Registry, bin_image, skopeo
 
 pytestmark = pytest.mark.integration
 
 DIGEST = re.compile(r"^-----> Image \S+@(sha256:[0-9a-f]{64})$", re.MULTILINE)
-
-
-def image_env(**extra: str) -> dict[str, str]:
-    return host_environment(IMAGE_REGISTRY_USERNAME=USER, IMAGE_REGISTRY_PASSWORD=PASSWORD, **extra)
-
-
-def bin_image(slug: Path, reference: str, *args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
-    """Run bin/image; returns (manifest digest, output); asserts no secret leaked."""
-    result = run_bin("image", slug, reference, *args, env=env or image_env())
-    assert result.returncode == 0, result.output
-    assert PASSWORD not in result.output
-    match = DIGEST.search(result.output)
-    assert match, result.output
-    return match.group(1), result.output
-
-
-@pytest.fixture(scope="module")
-def flask_slug(runtime_mirror: RuntimeMirror, shared_cache: Path, tmp_path_factory: pytest.TempPathFactory
-               ) -> Path:
-    runtime_mirror.ensure("3.12.1")
-    app = copy_fixture("flask-app", tmp_path_factory.mktemp("flask"))
-    result = compile_app(runtime_mirror.url, app, shared_cache)
-    assert result.returncode == 0, result.output
-    assert json.loads((app / ".lean/os-needs.json").read_text())["libraries"]["libssl.so.3"] == "libssl3"
-    return app
 
 
 def skopeo_creds(registry: Registry) -> list[str]:

@@ -48,63 +48,69 @@ def image_command(args: list[str], environ: Mapping[str, str]) -> int:
             str(build_dir), "the buildpack's tools lack dumb-init (reinstall them)"
         )
     epoch = layers.source_date_epoch(dict(environ))
-
-    output.heading(f"Base image {base_reference}")
-    needs = os_needs.read_needs(build_dir)
-    architecture = str(needs.get("architecture") or os_needs.architecture())
-    base_client = _registry(base_reference, arguments, environ, target)
-    base = base_image.resolve_base(base_client, base_reference, architecture)
-    files, cached = base_image.base_files(base_client, base_reference, base, environ)
-    output.info(
-        f"linux/{architecture}, {len(base.layers)} layer(s), {base.digest[:19]}; file list"
-        f" {'from the cache' if cached else 'read from its layers'}"
-    )
-    for notice in base_image.check_base(str(base_reference), files, needs):
-        output.info(notice)
-    wanted = len(needs.get("libraries") or {})
-    output.info(
-        f"Has the {wanted} system libraries the slug needs"
-        + (f" and glibc {files.glibc} (the slug needs {needs['glibc']}+)" if needs.get("glibc") else "")
-    )
-
-    with tempfile.TemporaryDirectory(prefix="leanengine-image-") as scratch:
-        work = Path(scratch)
-        output.heading("Writing the layers")
-        built = [
-            layers.write_slug_layer(build_dir, "runtime", work / "runtime.tar.gz", epoch),
-            layers.write_slug_layer(build_dir, "app", work / "app.tar.gz", epoch),
-            layers.write_launch_layer(
-                launcher.launch_files(facts.web_command, init), work / "launch.tar.gz", epoch
-            ),
-        ]
-        for layer in built:
-            size = layer.blob.size / 1e6
-            output.info(f"{layer.name:8} {size:6.1f} MB  {layer.files:6} files  {layer.blob.digest[:19]}")
-        options = image_config.ImageOptions(
-            arguments.timezone,
-            arguments.source,
-            arguments.revision,
-            arguments.version or (target.tag if target.tag != "latest" else "") or "",
-        )
-        document = image_config.image_config(
-            facts, options, built, architecture=architecture, epoch=epoch, base=base
-        )
-        image = image_config.assemble(document, built, base, {})
-        publish(
-            image,
-            arguments,
-            target,
-            base_client=base_client,
-            base_reference=base_reference,
-            epoch=epoch,
-            environ=environ,
-        )
+    with _registry(base_reference, arguments, environ, target) as base_client:
+        architecture, base = check_base_image(build_dir, base_client, base_reference, environ)
+        with tempfile.TemporaryDirectory(prefix="leanengine-image-") as scratch:
+            output.heading("Writing the layers")
+            built = write_layers(build_dir, Path(scratch), facts.web_command, init, epoch)
+            options = image_config.ImageOptions(
+                arguments.timezone,
+                arguments.source,
+                arguments.revision,
+                arguments.version or (target.tag if target.tag != "latest" else "") or "",
+            )
+            document = image_config.image_config(
+                facts, options, built, architecture=architecture, epoch=epoch, base=base
+            )
+            image = image_config.assemble(document, built, base, {})
+            publish(
+                image,
+                arguments,
+                target,
+                base_client=base_client,
+                base_reference=base_reference,
+                epoch=epoch,
+                environ=environ,
+            )
     if arguments.kubernetes:
         path = Path(arguments.kubernetes)
         kubernetes.write_manifests(path, target, image.digest, facts)
         output.info(f"Kubernetes Deployment and Service: {path}")
     output.heading(f"Image {target.with_digest(image.digest)}", timed=False)
     return 0
+
+
+def check_base_image(
+    build_dir: Path, client: Registry, reference: Reference, environ: Mapping[str, str]
+) -> tuple[str, image_config.BaseImage]:
+    """The base's manifest and config, and the check that it can run the slug."""
+    output.heading(f"Base image {reference}")
+    needs = os_needs.read_needs(build_dir)
+    architecture = str(needs.get("architecture") or os_needs.architecture())
+    base = base_image.resolve_base(client, reference, architecture)
+    files, cached = base_image.base_files(client, reference, base, environ)
+    output.info(
+        f"linux/{architecture}, {len(base.layers)} layer(s), {base.digest[:19]}; file list"
+        f" {'from the cache' if cached else 'read from its layers'}"
+    )
+    for notice in base_image.check_base(str(reference), files, needs):
+        output.info(notice)
+    wanted = len(needs.get("libraries") or {})
+    glibc = f" and glibc {files.glibc} (the slug needs {needs['glibc']}+)" if needs.get("glibc") else ""
+    output.info(f"Has the {wanted} system libraries the slug needs{glibc}")
+    return architecture, base
+
+
+def write_layers(build_dir: Path, work: Path, web_command: str, init: Path, epoch: int) -> list[layers.Layer]:
+    built = [
+        layers.write_slug_layer(build_dir, "runtime", work / "runtime.tar.gz", epoch),
+        layers.write_slug_layer(build_dir, "app", work / "app.tar.gz", epoch),
+        layers.write_launch_layer(launcher.launch_files(web_command, init), work / "launch.tar.gz", epoch),
+    ]
+    for layer in built:
+        size = layer.blob.size / 1e6
+        output.info(f"{layer.name:8} {size:6.1f} MB  {layer.files:6} files  {layer.blob.digest[:19]}")
+    return built
 
 
 def publish(
@@ -135,12 +141,11 @@ def publish(
         output.info(f"podman load -i {arguments.tarball}  (or docker load -i)")
     if arguments.pushes:
         output.heading(f"Pushing to {target.registry}/{target.repository}")
-        client = (
-            base_client
-            if base_reference.api_host == target.api_host
-            else _registry(target, arguments, environ, target)
-        )
-        push.push_image(client, base_client, image, target, base_reference)
+        if base_reference.api_host == target.api_host:
+            push.push_image(base_client, base_client, image, target, base_reference)
+        else:
+            with _registry(target, arguments, environ, target) as client:
+                push.push_image(client, base_client, image, target, base_reference)
 
 
 def main(args: list[str]) -> int:

@@ -91,6 +91,15 @@ class Registry:
         self._authorization: dict[str, str] = {}  # scope -> header value
         self.transfers = Transfers()
 
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- the request loop: auth, retries, error mapping ---------------------------
 
     def _url(self, path_or_url: str) -> str:
@@ -126,6 +135,7 @@ class Registry:
             except _Retry as failure:
                 if attempt == attempts:
                     if failure.status is None:
+                        self.close()  # no half-open connection outlives the error
                         raise errors.registry_unreachable(self.host, failure.reason) from None
                     raise errors.registry_http_error(
                         self.host, what, failure.status, failure.reason
@@ -160,6 +170,7 @@ class Registry:
                 and not authenticated
                 and self._authenticate(response, scope, what)
             ):
+                response.close()
                 continue
             return self._check(response, what, ok)
         raise AssertionError("unreachable")
@@ -168,16 +179,18 @@ class Registry:
         status = response.status_code
         if status in ok:
             return response
+        reason = _reason(response)
+        response.close()  # its connection goes back to the pool (or is closed), not to the GC
         if status == 429 or status >= 500:
             retry_after = response.headers.get("Retry-After", "")
-            raise _Retry(_reason(response), status, float(retry_after) if retry_after.isdigit() else None)
+            raise _Retry(reason, status, float(retry_after) if retry_after.isdigit() else None)
         if status == 401:
             raise errors.registry_unauthorized(self.host, what, self.credentials is not None)
         if status == 403:
             raise errors.registry_forbidden(self.host, what)
         if status == 404:
             raise errors.registry_not_found(self.host, what)
-        raise errors.registry_http_error(self.host, what, status, _reason(response))
+        raise errors.registry_http_error(self.host, what, status, reason)
 
     def _authenticate(self, response: requests.Response, scope: str, what: str) -> bool:
         """Answer a 401's challenge; False when there is nothing to answer it with."""
