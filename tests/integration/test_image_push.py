@@ -48,8 +48,10 @@ def test_push_is_reproducible_and_skopeo_accepts_it(flask_slug: Path, image_regi
     # The same image written as a layout and as a load archive, by bin/image itself.
     ours = tmp_path / "ours"
     layout_digest, _output = bin_image(flask_slug, reference, "--base", base, "--oci-layout", str(ours),
-                                       "--tarball", str(tmp_path / "flask.tar"))
+                                       "--tarball", str(tmp_path / "flask.tar"),
+                                       "--kubernetes", str(tmp_path / "flask.k8s.yaml"))
     assert layout_digest == first
+    assert f"image: {reference.rsplit(':', 1)[0]}@{first}" in (tmp_path / "flask.k8s.yaml").read_text()
     assert json.loads((ours / "index.json").read_text())["manifests"][0]["digest"] == first
     assert sorted(p.name for p in (ours / "blobs/sha256").iterdir()) == sorted(
         p.name for p in (layout / "blobs/sha256").iterdir())
