@@ -32,6 +32,9 @@ PASSWORD = "s3cret-Pa55word-for-tests"  # noqa: S105 -- a test registry's; long 
 BASE_PACKAGES = (
     "ca-certificates", "tzdata", "libssl3", "zlib1g", "libffi8", "libsqlite3-0", "libbz2-1.0",
     "liblzma5", "libreadline8", "libncursesw6", "libuuid1", "libgdbm6", "libexpat1", "libgomp1",
+    # what the imagemagick hook's programs take from the build image (the base check names them)
+    "libx11-6", "libxext6", "libfontconfig1", "libfreetype6", "libglib2.0-0", "libheif1", "libjbig0",
+    "libjpeg62-turbo", "liblcms2-2", "libpng16-16", "libtiff6", "libwebp7", "libxml2",
 )
 BASE_REPOSITORY = "base/bookworm"
 BASE_CACHE = Path(os.environ.get("IMAGE_TEST_CACHE", Path.home() / ".cache" / "leanengine-python-buildpack-tests"))

@@ -728,10 +728,10 @@ def base_missing_libraries(base: str, missing: dict[str, str]) -> BuildpackError
         f"{visible(base)} has no:\n" + bullet_list(
             f"{soname}" + (f" (Debian package {package})" if package else "")
             for soname, package in sorted(missing.items())),
-        (f"Use a base with these Debian packages installed: {' '.join(packages)}"
-         f" (e.g. `RUN apt-get install -y {' '.join(packages)}` on debian:bookworm-slim),"
-         " or the default base." if packages else
-         "Use a base that has them, such as the default base (debian:bookworm-slim)."),
+        (f"Use a base with these Debian packages installed: {' '.join(packages)}; e.g. a Dockerfile"
+         " `FROM debian:bookworm-slim` with `RUN apt-get update && apt-get install -y"
+         f" --no-install-recommends {' '.join(packages)}`." if packages else
+         "Use a Debian bookworm base that has them."),
     )
 
 

@@ -62,7 +62,8 @@ def test_bases_that_cannot_run_the_slug(flask_slug: Path, image_registry: Regist
     gzip_file(no_ssl, tmp_path / "no-ssl.tar.gz")
     upload_image(image_registry.host, "base/no-ssl", "1", tmp_path / "no-ssl.tar.gz")
     assert_user_error(image(flask_slug, f"{image_registry.host}/app", "--base", f"{image_registry.host}/base/no-ssl:1"),
-                      "base::missing-library", "libssl.so.3 (Debian package libssl3)", "apt-get install -y libssl3")
+                      "base::missing-library", "libssl.so.3 (Debian package libssl3)",
+                      "--no-install-recommends libssl3")
     upload_image(image_registry.host, "base/arm", "1", base_layer, architecture="arm64")
     assert_user_error(image(flask_slug, f"{image_registry.host}/app", "--base", f"{image_registry.host}/base/arm:1"),
                       "base::wrong-architecture", "linux/arm64")

@@ -110,7 +110,7 @@ def test_check_names_the_debian_packages_to_add() -> None:
         base.check_base("b", files, NEEDS)
     assert raised.value.code == "base::missing-library"
     assert "libssl.so.3 (Debian package libssl3)" in raised.value.detail
-    assert "apt-get install -y libssl3" in raised.value.hint
+    assert "apt-get install -y --no-install-recommends libssl3" in raised.value.hint
 
 
 def test_check_refuses_an_older_glibc() -> None:
