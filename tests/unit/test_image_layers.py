@@ -189,3 +189,21 @@ def test_source_date_epoch() -> None:
     assert layers.source_date_epoch({"SOURCE_DATE_EPOCH": "1700000000"}) == 1700000000
     assert layers.source_date_epoch({}) == layers.DEFAULT_EPOCH
     assert layers.source_date_epoch({"SOURCE_DATE_EPOCH": "soon"}) == layers.DEFAULT_EPOCH
+
+
+def test_layer_cache_hits_only_while_the_slug_is_unchanged(tmp_path: Path) -> None:
+    from python_buildpack.image import layer_cache  # noqa: PLC0415
+
+    slug = make_slug(tmp_path)
+    root = tmp_path / "cache"
+    first, cached = layer_cache.slug_layer(slug, "runtime", tmp_path / "1.tgz", 0, root)
+    assert not cached
+    again, cached = layer_cache.slug_layer(slug, "runtime", tmp_path / "2.tgz", 0, root)
+    assert cached
+    assert again == layers.Layer("runtime", first.blob.__class__(first.blob.media_type, first.blob.digest,
+                                                                  first.blob.size, tmp_path / "2.tgz"),
+                                 first.diff_id, first.files)
+    assert (tmp_path / "1.tgz").read_bytes() == (tmp_path / "2.tgz").read_bytes()
+    (slug / ".lean/python/bin/python3").write_text("#!/bin/sh\n")  # same bytes, but written again
+    _changed, cached = layer_cache.slug_layer(slug, "runtime", tmp_path / "3.tgz", 0, root)
+    assert not cached

@@ -16,7 +16,7 @@ from pathlib import Path
 from python_buildpack import errors, output
 from python_buildpack.image import base as base_image
 from python_buildpack.image import config as image_config
-from python_buildpack.image import kubernetes, launcher, layers, layout, os_needs, push, slug
+from python_buildpack.image import kubernetes, launcher, layer_cache, layers, layout, os_needs, push, slug
 from python_buildpack.image.blobs import Blob
 from python_buildpack.image.options import ImageArguments, parse_arguments
 from python_buildpack.image.reference import Reference, parse_reference
@@ -52,7 +52,9 @@ def image_command(args: list[str], environ: Mapping[str, str]) -> int:
         architecture, base = check_base_image(build_dir, base_client, base_reference, environ)
         with tempfile.TemporaryDirectory(prefix="leanengine-image-") as scratch:
             output.heading("Writing the layers")
-            built = write_layers(build_dir, Path(scratch), facts.web_command, init, epoch)
+            built = write_layers(
+                build_dir, Path(scratch), facts.web_command, init, epoch=epoch, environ=environ
+            )
             options = image_config.ImageOptions(
                 arguments.timezone,
                 arguments.source,
@@ -101,16 +103,25 @@ def check_base_image(
     return architecture, base
 
 
-def write_layers(build_dir: Path, work: Path, web_command: str, init: Path, epoch: int) -> list[layers.Layer]:
-    built = [
-        layers.write_slug_layer(build_dir, "runtime", work / "runtime.tar.gz", epoch),
-        layers.write_slug_layer(build_dir, "app", work / "app.tar.gz", epoch),
-        layers.write_launch_layer(launcher.launch_files(web_command, init), work / "launch.tar.gz", epoch),
-    ]
-    for layer in built:
-        size = layer.blob.size / 1e6
-        output.info(f"{layer.name:8} {size:6.1f} MB  {layer.files:6} files  {layer.blob.digest[:19]}")
-    return built
+def write_layers(
+    build_dir: Path, work: Path, web_command: str, init: Path, *, epoch: int, environ: Mapping[str, str]
+) -> list[layers.Layer]:
+    root = layer_cache.cache_root(environ)
+    built = []
+    for name in ("runtime", "app"):
+        layer, cached = layer_cache.slug_layer(build_dir, name, work / f"{name}.tar.gz", epoch, root)
+        built.append(layer)
+        output.info(
+            f"{name:8} {layer.blob.size / 1e6:6.1f} MB  {layer.files:6} files  {layer.blob.digest[:19]}"
+            + ("  (unchanged: from the cache)" if cached else "")
+        )
+    launch = layers.write_launch_layer(
+        launcher.launch_files(web_command, init), work / "launch.tar.gz", epoch
+    )
+    output.info(
+        f"launch   {launch.blob.size / 1e6:6.1f} MB  {launch.files:6} files  {launch.blob.digest[:19]}"
+    )
+    return [*built, launch]
 
 
 def publish(

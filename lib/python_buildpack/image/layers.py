@@ -170,6 +170,11 @@ def _add_bytecode(writer: _LayerWriter, full: Path, name: str, executable: bool)
         writer.file(name, normalised, executable)
 
 
+def slug_entries(slug: Path, layer: str) -> list[str]:
+    """The slug paths the layer holds, in their order in it."""
+    return list(_walk(slug, "", layer))
+
+
 def write_slug_layer(slug: Path, layer: str, target: Path, epoch: int) -> Layer:
     """The runtime or app layer of the slug, written to target (a .tar.gz)."""
     writer = _LayerWriter(target, epoch)
