@@ -146,7 +146,9 @@ def image_rows(slug: Path, trials: int) -> list[str]:
     image_support.gzip_file(image_support.base_rootfs(), base_layer)
     env = image_support.image_env()
 
-    def image(*args: str) -> None:
+    def image(*args: str, cold: bool = False) -> None:
+        if cold:  # no layer built before: what the first bin/image after a bin/compile does
+            shutil.rmtree(Path.home() / ".cache/leanengine-python-buildpack/layers", ignore_errors=True)
         result = run_bin("image", *args, env=env)
         if result.returncode != 0:
             raise SystemExit(f"bin/image failed:\n{result.output}")
@@ -155,18 +157,18 @@ def image_rows(slug: Path, trials: int) -> list[str]:
         base = f"{running.host}/{image_support.BASE_REPOSITORY}"
         image_support.upload_image(running.host, image_support.BASE_REPOSITORY, "latest", base_layer)
         image(str(slug), f"{running.host}/warm/up", "--base", base, "--oci-layout", str(work / "layout"))
-        export = [timed(lambda: image(str(slug), f"{running.host}/export/app", "--base", base,
-                                      "--oci-layout", str(work / "layout"))) for _ in range(trials)]
+        export = [timed(lambda: image(str(slug), f"{running.host}/export/app", "--base", base, "--oci-layout",
+                                      str(work / "layout"), cold=True)) for _ in range(trials)]
         first = [timed(lambda index=index: image(str(slug), f"{running.host}/first/app{index}",
-                                                 "--base", base)) for index in range(trials)]
+                                                 "--base", base, cold=True)) for index in range(trials)]
         changed = []
         for index in range(trials):
             (slug / "wsgi.py").write_text((slug / "wsgi.py").read_text() + f"\n# change {index}\n")
             changed.append(timed(lambda: image(str(slug), f"{running.host}/first/app0", "--base", base)))
     return [
-        row("`bin/image` export of the slug to an OCI layout (layers, config, manifest)", export),
+        row("`bin/image` export of the slug to an OCI layout (every layer written)", export),
         row("`bin/image` first push, the base already in the registry (mounted)", first),
-        row("`bin/image` push after a code-only change (app layer, config, manifest)", changed),
+        row("`bin/image` push after a code-only change (runtime layer from the cache)", changed),
     ]
 
 
