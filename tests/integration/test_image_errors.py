@@ -4,7 +4,9 @@ endpoint of our own in front of the registry)."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import subprocess
 import tarfile
 from pathlib import Path
@@ -97,7 +99,7 @@ def test_a_full_disk_while_writing_a_layout(flask_slug: Path, image_registry: Re
     assert PASSWORD not in output
 
 
-def test_token_auth(flask_slug: Path, base_layer: Path, tmp_path: Path) -> None:
+def test_token_auth(flask_slug: Path, base_layer: Path, image_registry: Registry, tmp_path: Path) -> None:
     tokens = TokenService(tmp_path / "token")
     with tokens.serve() as token_url, registry(tmp_path / "registry", tokens.registry_auth(token_url)) as running:
         upload_image(running.host, BASE_REPOSITORY, "latest", base_layer, token_url=token_url)
@@ -106,6 +108,18 @@ def test_token_auth(flask_slug: Path, base_layer: Path, tmp_path: Path) -> None:
         assert "4 blob(s) uploaded, 1 mounted from base/bookworm" in output
         again, output = bin_image(flask_slug, reference, "--base", f"{running.host}/{BASE_REPOSITORY}")
         assert again == digest
+        # A base on another registry (its credentials from a docker config.json): its layer is
+        # streamed across once, and the image is the same.
+        config = tmp_path / "docker"
+        config.mkdir()
+        auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        (config / "config.json").write_text(json.dumps({"auths": {image_registry.host: {"auth": auth}}}))
+        other = image_env(DOCKER_CONFIG=str(config))
+        across, output = bin_image(flask_slug, f"{running.host}/apps/across:1", "--base",
+                                   f"{image_registry.host}/{BASE_REPOSITORY}", env=other)
+        assert "4 blob(s) uploaded, 0 mounted from base/bookworm, 1 copied" in output, output
+        assert across != digest  # its labels name the other base
+        assert auth not in output
         assert any("scope=repository%3Aapps%2Fflask%3Apull%2Cpush" in path for path in tokens.requests)
         assert PASSWORD not in running.log.read_text(errors="replace")
         denied = image(flask_slug, reference, "--base", f"{running.host}/{BASE_REPOSITORY}",
