@@ -198,6 +198,58 @@ class TokenService:
             yield f"{url}token"
 
 
+# --- a scripted registry (faults on demand) -----------------------------------------
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class Script:
+    """Answers per "METHOD path-prefix", consumed in order (the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[Answer]] = {}
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    def on(self, method: str, prefix: str, *answers: Answer) -> None:
+        self.answers[f"{method} {prefix}"] = list(answers)
+
+    def answer(self, method: str, path: str) -> Answer:
+        for key in sorted(self.answers, key=len, reverse=True):
+            key_method, prefix = key.split(" ", 1)
+            if key_method == method and path.startswith(prefix):
+                queue = self.answers[key]
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+        return 404, {}, b'{"errors":[{"code":"NAME_UNKNOWN","message":"not here"}]}'
+
+
+@contextlib.contextmanager
+def scripted_registry() -> Iterator[tuple[Script, str]]:
+    """A registry on 127.0.0.1 that answers what the test scripted; yields it and its host."""
+    script = Script()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            script.seen.append((self.command, self.path, dict(self.headers), body))
+            status, headers, data = script.answer(self.command, self.path)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value.replace("HOST", self.headers["Host"]))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http_server(Path("."), Handler) as url:
+        yield script, url.removeprefix("http://").rstrip("/")
+
+
 # --- the base image ------------------------------------------------------------------
 
 

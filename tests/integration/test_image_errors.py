@@ -109,7 +109,7 @@ def test_token_auth(flask_slug: Path, base_layer: Path, image_registry: Registry
         again, output = bin_image(flask_slug, reference, "--base", f"{running.host}/{BASE_REPOSITORY}")
         assert again == digest
         # A base on another registry (its credentials from a docker config.json): its layer is
-        # streamed across once, and the image is the same.
+        # streamed across once.
         config = tmp_path / "docker"
         config.mkdir()
         auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
