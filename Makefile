@@ -7,7 +7,20 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration bench clean stress
+.PHONY: demo test lint unit integration bench clean stress image-test-tools
+
+# The Debian packages bin/image's tests run for real (a registry, a base image
+# builder, a container engine): installed when missing (apt-get update once).
+IMAGE_TEST_PACKAGES := docker-registry mmdebstrap podman runc skopeo uidmap fuse-overlayfs apache2-utils openssl
+image-test-tools:
+	@missing=$$(for p in $(IMAGE_TEST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing for the image tests: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "Not root: the image tests that need $$missing will be skipped"; fi; \
+	fi
 
 $(VENV)/.installed: requirements/buildpack.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +34,10 @@ lint: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not integration"
 
-integration: $(VENV)/.installed
+integration: $(VENV)/.installed image-test-tools
 	$(VENV)/bin/pytest -m integration
 
-test: lint $(VENV)/.installed
+test: lint $(VENV)/.installed image-test-tools
 	$(VENV)/bin/pytest
 
 demo: $(VENV)/.installed
@@ -33,7 +46,7 @@ demo: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed image-test-tools
 	$(VENV)/bin/python scripts/bench.py
 
 # The fault and abuse suite at full counts (tests/stress; `make test` runs it with a few trials).

@@ -6,6 +6,8 @@ requirement, rebuild after changing .python-version (3.12 -> 3.11); beside them
 the baseline a user would type (`python -m venv` + `pip install -r
 requirements.txt`, pip cache warm). Every rebuild starts from a copy of the same
 warm cache, in a new build directory (platforms build in a new place each time).
+Then bin/image on a cold build's slug: export to an OCI layout, a first push
+with the base already in a local registry, a push after a code-only change.
 Then each systemDependencies name alone on the same app: its size in the slug,
 a build that unpacks from a warm package cache (the downloads, which depend on
 the network, are not timed) and a no-change rebuild. Prints the tables and
@@ -36,6 +38,7 @@ from helpers import (
     compile_app,
     http_server,
     pyenv_prefix,
+    run_bin,
 )
 from python_buildpack.system.system_registry import HOOKS
 
@@ -132,6 +135,43 @@ def system_dependency_rows(mirror_url: str) -> list[str]:
     return rows
 
 
+def image_rows(slug: Path, trials: int) -> list[str]:
+    """bin/image on the cold build's slug, against a registry on 127.0.0.1 holding the base."""
+    import image_support  # noqa: PLC0415 -- test support: a registry and the mmdebstrap base
+
+    work = WORK / "image"
+    shutil.rmtree(work, ignore_errors=True)
+    base_layer = work / "base.tar.gz"
+    work.mkdir(parents=True)
+    image_support.gzip_file(image_support.base_rootfs(), base_layer)
+    env = image_support.image_env()
+
+    def image(*args: str, cold: bool = False) -> None:
+        if cold:  # no layer built before: what the first bin/image after a bin/compile does
+            shutil.rmtree(Path.home() / ".cache/leanengine-python-buildpack/layers", ignore_errors=True)
+        result = run_bin("image", *args, env=env)
+        if result.returncode != 0:
+            raise SystemExit(f"bin/image failed:\n{result.output}")
+
+    with image_support.registry(work / "registry", image_support.htpasswd_auth(work)) as running:
+        base = f"{running.host}/{image_support.BASE_REPOSITORY}"
+        image_support.upload_image(running.host, image_support.BASE_REPOSITORY, "latest", base_layer)
+        image(str(slug), f"{running.host}/warm/up", "--base", base, "--oci-layout", str(work / "layout"))
+        export = [timed(lambda: image(str(slug), f"{running.host}/export/app", "--base", base, "--oci-layout",
+                                      str(work / "layout"), cold=True)) for _ in range(trials)]
+        first = [timed(lambda index=index: image(str(slug), f"{running.host}/first/app{index}",
+                                                 "--base", base, cold=True)) for index in range(trials)]
+        changed = []
+        for index in range(trials):
+            (slug / "wsgi.py").write_text((slug / "wsgi.py").read_text() + f"\n# change {index}\n")
+            changed.append(timed(lambda: image(str(slug), f"{running.host}/first/app0", "--base", base)))
+    return [
+        row("`bin/image` export of the slug to an OCI layout (every layer written)", export),
+        row("`bin/image` first push, the base already in the registry (mounted)", first),
+        row("`bin/image` push after a code-only change (runtime layer from the cache)", changed),
+    ]
+
+
 def add_requirement(app: Path) -> None:
     with open(app / "requirements.txt", "a") as handle:
         handle.write(EXTRA_REQUIREMENT + "\n")
@@ -188,6 +228,7 @@ def main() -> int:
         system_rows = system_dependency_rows(url)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
+    images = image_rows(WORK / "builds" / "app-pip-2", trials)
     table = [
         "| scenario | median | min | max | runs |",
         "|---|---|---|---|---|",
@@ -200,6 +241,7 @@ def main() -> int:
         row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold),
         row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more),
         row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
+        *images,
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "
              f"app's packages (`.lean/python`) {size_mb(slug / '.lean' / 'python'):.1f} MB.")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from python_buildpack.analysis import app_source
 from python_buildpack.compile import compile_app
+from python_buildpack.image import command as image_command
 from python_buildpack.launch import start_command
 from python_buildpack.reporting import build_report, errors, output
 from python_buildpack.runtime.runtime_packer import package_runtime
@@ -61,6 +62,10 @@ def report(args: list[str]) -> int:
     return 0
 
 
+def image(args: list[str]) -> int:
+    return image_command.main(args)
+
+
 def package(args: list[str]) -> int:
     if len(args) != 2:
         raise errors.usage("bin/package-runtime", "bin/package-runtime PYTHON_PREFIX MIRROR_DIR")
@@ -74,12 +79,14 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "release": release,
     "package-runtime": package,
     "report": report,
+    "image": image,
 }
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
-        output.error(errors.usage("the buildpack", "bin/{detect,compile,release,report,package-runtime}"))
+        output.error(errors.usage("the buildpack",
+                                  "bin/{detect,compile,release,report,package-runtime,image}"))
         return 2
     try:
         return COMMANDS[argv[0]](argv[1:])

@@ -19,6 +19,7 @@ from python_buildpack.analysis import requirement_checks, requirement_files
 from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
 from python_buildpack.analysis.leanengine_yaml import Command
 from python_buildpack.cache.build_cache import BuildCache
+from python_buildpack.image import os_needs
 from python_buildpack.install import hooks, install_step
 from python_buildpack.launch import profile_d, sdk_check, smoke_check, start_command
 from python_buildpack.reporting import build_report, errors, output
@@ -175,6 +176,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report.web_command = write_start_files(plan)
     report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),
                                               build_cache if use_cache else None)
+    os_needs.record(plan.build_dir)  # what bin/image's base check needs from the OS
     report.slug_size_bytes = file_snapshot.directory_size(build_dir)
     report.outcome = "succeeded"
 

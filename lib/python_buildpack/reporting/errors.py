@@ -797,3 +797,162 @@ def include_leaves_app(name: str, target: str) -> BuildpackError:
         f"Copy the included requirements into the app and include them by a relative path, or"
         f" list them in {name} itself.",
     )
+
+
+# --- the container image (bin/image) ----------------------------------------------
+
+_IMAGE_USAGE = ("bin/image BUILD_DIR IMAGE_REF [--base BASE_REF] [--oci-layout DIR] [--tarball FILE]"
+                " [--kubernetes FILE] [--plain-http] [--timezone TZ] [--source URL] [--revision REV]"
+                " [--version VERSION]")
+
+
+def image_usage(problem: str) -> BuildpackError:
+    return BuildpackError("cli::usage", "Wrong arguments for bin/image", f"{problem}\nUsage: {_IMAGE_USAGE}")
+
+
+def image_bad_reference(value: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "image::bad-reference",
+        "Not an image reference",
+        f"{visible(value)}: {reason}.",
+        "Write it as [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], in lower case, e.g."
+        " ghcr.io/acme/web:1.4 or localhost:5000/web.",
+    )
+
+
+def image_not_compiled(build_dir: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "image::not-compiled",
+        "The directory is not a compiled slug",
+        f"{visible(build_dir)}: {reason}.",
+        "bin/image packages what bin/compile built; it never builds. Run"
+        " `bin/compile BUILD_DIR CACHE_DIR` first, and pass the same BUILD_DIR.",
+    )
+
+
+def image_bad_timezone(value: str) -> BuildpackError:
+    return BuildpackError(
+        "image::bad-timezone",
+        "Not a time zone name",
+        f"--timezone is {visible(value)}.",
+        "Use a tz database name such as UTC or Asia/Shanghai (the CN region of LeanCloud ran at"
+        " UTC+8).",
+    )
+
+
+def registry_unreachable(registry: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::unreachable",
+        f"The registry {registry} cannot be reached",
+        f"{reason}.",
+        "Check the registry's name and that it is up. Registries other than localhost are spoken"
+        " to over HTTPS with the system's CA bundle; --plain-http allows plain HTTP for a registry"
+        " you trust on your own network.",
+    )
+
+
+def registry_unauthorized(registry: str, what: str, had_credentials: bool) -> BuildpackError:
+    found = ("The credentials found were refused" if had_credentials
+             else "No credentials were found for it")
+    return BuildpackError(
+        "registry::unauthorized",
+        f"The registry {registry} asks for credentials (401)",
+        f"{found} while {what}.",
+        "Log in with `podman login` or `docker login` (they write $DOCKER_CONFIG/config.json, by"
+        " default ~/.docker/config.json), or set IMAGE_REGISTRY_USERNAME and"
+        " IMAGE_REGISTRY_PASSWORD (a token for GHCR and Docker Hub).",
+    )
+
+
+def registry_forbidden(registry: str, what: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::forbidden",
+        f"The registry {registry} refused access (403)",
+        f"The credentials are valid but may not be used for {what}.",
+        "Give the account push rights on the repository (or create it first, as some registries"
+        " require), or push to a repository it owns.",
+    )
+
+
+def registry_not_found(registry: str, what: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::not-found",
+        f"The registry {registry} has no {what}",
+        f"It answered 404 for {what}.",
+        "Check the name and tag (e.g. `skopeo inspect docker://REFERENCE`); for --base, push the"
+        " base image first or name one the registry has.",
+    )
+
+
+def registry_http_error(registry: str, what: str, status: int, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::http-error",
+        f"The registry {registry} failed while {what}",
+        f"It answered HTTP {status}{': ' + reason if reason else ''}" +
+        (" (after retries)." if status == 429 or status >= 500 else "."),
+        "Try again later; a re-run uploads only what the registry does not have yet.",
+    )
+
+
+def registry_bad_manifest(reference: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::bad-manifest",
+        "The base image's manifest cannot be used",
+        f"{visible(reference)}: {reason}.",
+        "Use a Linux image in the OCI or Docker v2 format, such as debian:bookworm-slim.",
+    )
+
+
+def registry_bad_credentials_file(path: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "registry::bad-credentials-file",
+        "The registry credentials file cannot be read",
+        f"{visible(path)}: {reason}.",
+        "Fix or remove the file (`podman login` rewrites it), or set DOCKER_CONFIG to another"
+        " directory.",
+    )
+
+
+def base_missing_libraries(base: str, missing: dict[str, str]) -> BuildpackError:
+    packages = sorted({package for package in missing.values() if package})
+    return BuildpackError(
+        "base::missing-library",
+        "The base image lacks libraries the app needs",
+        f"{visible(base)} has no:\n" + bullet_list(
+            f"{soname}" + (f" (Debian package {package})" if package else "")
+            for soname, package in sorted(missing.items())),
+        (f"Use a base with these Debian packages installed: {' '.join(packages)}; e.g. a Dockerfile"
+         " `FROM debian:bookworm-slim` with `RUN apt-get update && apt-get install -y"
+         f" --no-install-recommends {' '.join(packages)}`." if packages else
+         "Use a Debian bookworm base that has them."),
+    )
+
+
+def base_wrong_architecture(base: str, found: str, wanted: str) -> BuildpackError:
+    return BuildpackError(
+        "base::wrong-architecture",
+        "The base image is for another architecture",
+        f"{visible(base)} is linux/{found}; the slug was built for linux/{wanted}.",
+        f"Use the base's linux/{wanted} variant (a multi-platform tag such as"
+        " debian:bookworm-slim has it), or build the slug on a linux/{found} machine.",
+    )
+
+
+def base_old_glibc(base: str, found: str, wanted: str) -> BuildpackError:
+    return BuildpackError(
+        "base::old-glibc",
+        "The base image's C library is too old for the slug",
+        f"{visible(base)} has glibc {found}; the slug's programs need glibc {wanted} or newer.",
+        "Use a base of the same distribution as the build image (Debian bookworm,"
+        " e.g. debian:bookworm-slim) or a newer one.",
+    )
+
+
+def base_unsafe_layer(base: str, entry: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "base::unsafe-layer",
+        "The base image has an unsafe layer",
+        f"{visible(base)}: the entry {visible(entry)} was refused: {reason}.",
+        "Use a base image from a source you trust; a layer must not name paths outside the"
+        " image's root.",
+    )
