@@ -223,7 +223,7 @@ def test_golden_errors(mirror: str, tmp_path: Path, code: str) -> None:
 
 
 def test_every_error_code_is_documented_and_tested() -> None:
-    source = (REPO / "lib" / "python_buildpack" / "errors.py").read_text()
+    source = (REPO / "lib" / "python_buildpack" / "reporting" / "errors.py").read_text()
     codes = set(re.findall(r'"([a-z-]+::[a-z-]+)"', source))
     codes |= {f"pip::{cause}" for cause in re.findall(r'^    "([a-z-]+)": \(', source, re.MULTILINE)
               if cause != "other"}
