@@ -124,6 +124,14 @@ def check_the_unchanged_rebuild(mirror: RuntimeMirror, cache: Path, tmp_path: Pa
     assert "as the ASGI server" not in result.output  # the layer kept the server
     assert "Skipped: this app" in result.output
     assert web_command(again) == command
+    # Only requirements.txt changed: updated in place, and the server is kept.
+    with open(again / "requirements.txt", "a") as requirements:
+        requirements.write("six==1.17.0\n")
+    updated = compile_app(mirror.url, again, cache)
+    assert updated.returncode == 0, updated.output
+    assert "Updating the cached dependencies in place" in updated.output
+    assert "uvicorn" not in updated.output.split("-----> Writing the start command")[0]  # not removed
+    assert "Using the ASGI server of the cached dependencies" in updated.output
 
 
 BAD_APPLICATIONS = [

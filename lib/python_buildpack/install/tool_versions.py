@@ -9,6 +9,10 @@ from importlib import resources
 import yaml
 from packaging.version import InvalidVersion, Version
 
+# The ASGI server, added after the install step for ASGI apps (app_servers):
+# an in-place update keeps them, since the install step does not know the kind.
+ASGI_SERVER_PROJECTS = ("uvicorn", "uvicorn-worker")
+
 
 @dataclass(frozen=True)
 class ToolVersions:
