@@ -4,7 +4,9 @@ Scenarios on fixtures/flask-app (Python 3.12), each the median of --trials runs:
 cold build (empty CACHE_DIR), no-change rebuild, rebuild after adding one
 requirement, rebuild after changing .python-version (3.12 -> 3.11); beside them
 the baseline a user would type (`python -m venv` + `pip install -r
-requirements.txt`, pip cache warm). Every rebuild starts from a copy of the same
+requirements.txt`, pip cache warm). Then fixtures/fastapi-app (an ASGI app:
+the build finds out what `application` is and adds uvicorn): a cold build and
+a no-change rebuild, which must not classify the app again. Every rebuild starts from a copy of the same
 warm cache, in a new build directory (platforms build in a new place each time).
 Then bin/image on a cold build's slug: export to an OCI layout, a first push
 with the base already in a local registry, a push after a code-only change.
@@ -56,17 +58,21 @@ def timed(action: Callable[[], None]) -> float:
 
 
 class Bench:
-    def __init__(self, mirror_url: str, trials: int, installer: str = "pip", smoke_check: str = "1") -> None:
+    def __init__(self, mirror_url: str, trials: int, installer: str = "pip", smoke_check: str = "1",
+                 fixture: str = "flask-app") -> None:
         self.mirror_url = mirror_url
         self.trials = trials
         self.installer = installer
         self.smoke_check = smoke_check
-        self.counter = 0  # build directories are named per installer: app-<installer>-<n>
+        self.fixture = fixture
+        # Build directories and caches are named per fixture and installer: app-<tag><installer>-<n>.
+        self.tag = "" if fixture == "flask-app" else f"{fixture}-"
+        self.counter = 0
 
     def fresh_source(self, edit: Callable[[Path], None] | None = None) -> Path:
         self.counter += 1
-        app = WORK / "builds" / f"app-{self.installer}-{self.counter}"
-        shutil.copytree(FIXTURES / "flask-app", app)
+        app = WORK / "builds" / f"app-{self.tag}{self.installer}-{self.counter}"
+        shutil.copytree(FIXTURES / self.fixture, app)
         if edit:
             edit(app)
         return app
@@ -80,7 +86,7 @@ class Bench:
     def cold(self) -> list[float]:
         times = []
         for index in range(self.trials):
-            cache = WORK / "caches" / f"cold-{self.installer}-{self.smoke_check}-{index}"
+            cache = WORK / "caches" / f"cold-{self.tag}{self.installer}-{self.smoke_check}-{index}"
             app = self.fresh_source()
             times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
         return times
@@ -88,7 +94,7 @@ class Bench:
     def rebuilds(self, warm: Path, edit: Callable[[Path], None] | None) -> list[float]:
         times = []
         for index in range(self.trials):
-            cache = WORK / "caches" / f"rebuild-{self.installer}-{self.counter}-{index}"
+            cache = WORK / "caches" / f"rebuild-{self.tag}{self.installer}-{self.counter}-{index}"
             shutil.copytree(warm, cache, symlinks=True)
             app = self.fresh_source(edit)
             times.append(timed(lambda app=app, cache=cache: self.compile(app, cache)))
@@ -225,6 +231,9 @@ def main() -> int:
         no_smoke = Bench(url, trials, smoke_check="0")
         no_smoke.counter = 1000  # its own build directories
         cold_without_smoke = no_smoke.cold()
+        asgi = Bench(url, trials, fixture="fastapi-app")
+        asgi_cold = asgi.cold()
+        asgi_no_change = asgi.rebuilds(WORK / "caches" / "cold-fastapi-app-pip-1-0", None)
         system_rows = system_dependency_rows(url)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
@@ -241,6 +250,8 @@ def main() -> int:
         row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold),
         row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more),
         row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
+        row("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold),
+        row("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change),
         *images,
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "

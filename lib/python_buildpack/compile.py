@@ -9,19 +9,21 @@ Each step prints its own heading and hands the next what it needs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from python_buildpack.analysis import requirement_checks, requirement_files
+from python_buildpack.analysis import app_source, requirement_checks, requirement_files
 from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
 from python_buildpack.analysis.leanengine_yaml import Command
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.image import os_needs
-from python_buildpack.install import hooks, install_step
-from python_buildpack.launch import profile_d, sdk_check, smoke_check, start_command
+from python_buildpack.install import app_servers, hooks, install_step
+from python_buildpack.launch import app_kind, profile_d, sdk_check, smoke_check, start_command
+from python_buildpack.launch.app_kind import AppKind
 from python_buildpack.reporting import build_report, errors, output
 from python_buildpack.runtime import python_runtime
 from python_buildpack.support import file_snapshot, partial_files
@@ -49,22 +51,62 @@ def run_build_step(plan: BuildPlan, command_env: Mapping[str, str]) -> None:
 
 
 def check_functions_mode(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
-                         command_env: Mapping[str, str]) -> None:
+                         command_env: Mapping[str, str], app: AppKind | None) -> None:
     if plan.config.functions_mode != "strict":
         return
     output.heading("Checking the LeanCloud SDK (functionsMode: strict)")
-    sdk_check.check_sdk_serves_ping(installed, plan.app_dir, plan.build_dir, command_env)
+    sdk_check.check_sdk_serves_ping(installed, plan.app_dir, plan.build_dir, command_env,
+                                    kind=app.kind if app else "wsgi", module=app.module if app else "wsgi")
     output.info("GET /__engine/1/ping answers 200")
 
 
-def write_start_files(plan: BuildPlan) -> str:
-    output.heading("Writing the start command")
-    start_command.write_server_files(plan.build_dir)
+def write_start_files(plan: BuildPlan, app: AppKind | None) -> str:
+    start_command.write_server_files(plan.build_dir, app)
     profile_d.write_profile(plan.build_dir)
     build_root = start_command.build_root_of(plan.build_dir, plan.app_dir)
-    command = start_command.web_command(plan.config, build_root)
+    command = start_command.web_command(plan.config, build_root, app)
     output.info(f"web: {command}")
     return command
+
+
+_APP_KIND = "app-kind"  # what the cache remembers it under
+
+
+def find_app_kind(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
+                  setup: install_step.InstallSetup, build_cache: BuildCache | None) -> AppKind | None:
+    """What `application` is, with the server it needs installed. None with `run:`,
+    or when the app cannot be imported (served as WSGI: the smoke check shows why).
+    Remembered with the app's files and dependencies: an unchanged rebuild
+    neither imports the app nor installs anything again."""
+    entry = app_source.entry_file(plan.app_dir)
+    if plan.config.run is not None or entry is None:
+        return None
+    key = smoke_check.input_digest(plan.build_dir, setup.inputs.digest(), _APP_KIND, plan.app_env)
+    known = app_kind.from_dict(build_cache.recall(_APP_KIND, key)) if build_cache and key else None
+    if known is not None:
+        output.info(f"{describe_app(known)}; known from an earlier build of the same app")
+        return known
+    found = app_kind.inspect_application(installed, plan.app_dir, entry,
+                                         {**setup.command_env, **plan.app_env})
+    if isinstance(found, app_kind.ImportFailed):
+        output.info(f"{entry} could not be imported at build time ({found.reason}): serving it as"
+                    " WSGI; the smoke check shows the app's output")
+        return None
+    output.info(describe_app(found))
+    if found.kind == "asgi":
+        server = app_servers.provide_asgi_server(installed, plan.app_dir, setup.installer.pip_env)
+        found = dataclasses.replace(found, worker_class=server.worker_class)
+        if server.added and build_cache is not None and not build_cache.refresh_install(
+                setup.inputs, installed.home):
+            key = None  # the cached layer lacks the server: the next build adds it again
+    if build_cache is not None and key is not None:
+        build_cache.remember(_APP_KIND, key, found.as_dict())
+    return found
+
+
+def describe_app(app: AppKind) -> str:
+    return (f"{app.entry}: `application` is {app.label} ({app.found}), served by"
+            f" {app_kind.SERVERS[app.kind]}")
 
 
 def check_the_app_starts(plan: BuildPlan, command: str, install_key: str,
@@ -171,9 +213,12 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report.installer = setup.installer.name
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     run_build_step(plan, setup.command_env)
+    output.heading("Writing the start command")
+    app = find_app_kind(plan, installed, setup, build_cache if use_cache else None)
+    report.app = app.as_dict() if app else None
+    report.web_command = write_start_files(plan, app)
     python_runtime.trim_for_run_time(installed.home)
-    check_functions_mode(plan, installed, setup.command_env)
-    report.web_command = write_start_files(plan)
+    check_functions_mode(plan, installed, setup.command_env, app)
     report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),
                                               build_cache if use_cache else None)
     os_needs.record(plan.build_dir)  # what bin/image's base check needs from the OS

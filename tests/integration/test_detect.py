@@ -13,6 +13,8 @@ CASES = [
     # (files, detected)
     ({"wsgi.py": "application = None\n", "requirements.txt": ""}, True),
     ({"wsgi.py": ""}, False),
+    ({"asgi.py": "application = None\n", "requirements.txt": ""}, True),  # Django's other entry point
+    ({"asgi.py": ""}, False),
     ({"requirements.txt": "flask\n"}, False),
     ({}, False),
     ({"leanengine.yaml": "runtime: python\n", "main.py": ""}, True),

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from python_buildpack.analysis import app_source
 from python_buildpack.analysis.app_source import defines_application
+from python_buildpack.reporting import errors
 
 
 @pytest.mark.parametrize(
@@ -29,3 +33,22 @@ from python_buildpack.analysis.app_source import defines_application
 )
 def test_defines_application(source: str, defined: bool) -> None:
     assert defines_application(source) is defined
+
+
+@pytest.mark.parametrize(("files", "entry"), [
+    (["wsgi.py"], "wsgi.py"),
+    (["wsgi.py", "asgi.py"], "wsgi.py"),  # the platform's own file wins
+    (["asgi.py"], "asgi.py"),
+    (["app.py"], None),
+])
+def test_the_entry_file(tmp_path: Path, files: list[str], entry: str | None) -> None:
+    for name in files:
+        (tmp_path / name).write_text("application = None\n")
+    assert app_source.entry_file(tmp_path) == entry
+
+
+def test_an_asgi_py_without_application_is_named(tmp_path: Path) -> None:
+    (tmp_path / "asgi.py").write_text("app = None\n")
+    with pytest.raises(errors.BuildpackError) as raised:
+        app_source.check_entry_point(tmp_path, None)
+    assert (raised.value.code, raised.value.title) == ("app::no-application", "asgi.py does not define `application`")

@@ -10,6 +10,10 @@ from python_buildpack.analysis import leanengine_yaml, procfile
 from python_buildpack.reporting import errors
 
 WSGI_FILE = "wsgi.py"
+# Django projects ship asgi.py beside wsgi.py: it is the entry point only
+# when there is no wsgi.py (the platform's own file wins).
+ASGI_FILE = "asgi.py"
+ENTRY_FILES = (WSGI_FILE, ASGI_FILE)
 REQUIREMENTS_FILE = "requirements.txt"
 
 
@@ -23,7 +27,12 @@ def is_python_app(build_dir: Path) -> bool:
         app_dir, config = build_dir, leanengine_yaml.LeanEngineConfig()
     if config.runtime is not None:
         return config.runtime == "python"
-    return (app_dir / WSGI_FILE).is_file() and (app_dir / REQUIREMENTS_FILE).is_file()
+    return entry_file(app_dir) is not None and (app_dir / REQUIREMENTS_FILE).is_file()
+
+
+def entry_file(app_dir: Path) -> str | None:
+    """The file whose `application` the default web command serves: wsgi.py, else asgi.py."""
+    return next((name for name in ENTRY_FILES if (app_dir / name).is_file()), None)
 
 
 def defines_application(source: str) -> bool:
@@ -69,12 +78,12 @@ def check_entry_point(app_dir: Path, run_command: str | None) -> None:
     """Fail early when the platform would have nothing to start."""
     if run_command:
         return
-    wsgi = app_dir / WSGI_FILE
-    if not wsgi.is_file():
+    entry = entry_file(app_dir)
+    if entry is None:
         raise errors.no_entry_point(procfile.read_web_process(app_dir))
-    source = wsgi.read_bytes().decode("utf-8", errors="replace")
+    source = (app_dir / entry).read_bytes().decode("utf-8", errors="replace")
     if not defines_application(source):
-        raise errors.no_application()
+        raise errors.no_application(entry)
 
 
 def resolve_build_root(build_dir: Path, root_config: leanengine_yaml.LeanEngineConfig

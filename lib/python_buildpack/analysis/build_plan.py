@@ -77,8 +77,8 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
             " the environment), or the platform's health check fails.")
     app_source.check_inputs_stay_inside(
-        app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE, *config.required_files))
-    app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, app_source.WSGI_FILE))
+        app_dir, (app_source.REQUIREMENTS_FILE, *app_source.ENTRY_FILES, *config.required_files))
+    app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, *app_source.ENTRY_FILES))
     requirement_includes.check_stay_inside(app_dir, requirement_files.files_of(app_dir))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -12,6 +12,8 @@ Layout of ``CACHE_DIR/python-buildpack``::
     apt/                   apt's package lists and downloaded .deb files (debian_packages.py)
     last-install.json      the inputs of the last successful install step (for "why")
     smoke-checks-passed.json  digests of builds whose smoke check passed (see smoke_check.py)
+    remembered-<name>.json    documents found by a build, by the digest of what they depend on
+                           (app-kind: what `application` is, see launch/app_kind.py)
     logs/                  the step logs of the last builds
 
 A layer is written beside and renamed into place only after its step
@@ -164,6 +166,48 @@ class BuildCache:
         _publish(self.layers, inputs.digest(), fill)
         partial_files.write_json_atomically(self.root / "last-install.json", inputs.as_dict())
         self._prune()
+
+    def refresh_install(self, inputs: LayerInputs, python_home: Path) -> bool:
+        """Store python_home again as the layer of these inputs, keeping the layer's
+        app files: a later step added to it (the ASGI server). False: not stored."""
+        layer = self.find_install_layer(inputs)
+        if layer is None:
+            return False
+
+        def fill(staging: Path) -> None:
+            _copy_tree(python_home, staging / "python")
+            for kept in ("app-files", "metadata.json"):
+                if (layer / kept).exists():
+                    _copy_tree(layer / kept, staging / kept)
+
+        try:
+            with self.locked(exclusive=True):
+                _publish(self.layers, inputs.digest(), fill)
+        except (OSError, commands.CommandFailed) as exc:
+            output.warning("The build cache could not be saved; the next build will add it again", str(exc))
+            return False
+        return True
+
+    # --- documents remembered by key ---------------------------------------------------
+
+    def recall(self, name: str, key: str) -> dict[str, Any] | None:
+        found = next((entry.get("document") for entry in self._remembered(name)
+                      if entry.get("key") == key), None)
+        return found if isinstance(found, dict) else None
+
+    def remember(self, name: str, key: str, document: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError), self.locked(exclusive=True):
+            # A list, newest first (the JSON writer sorts a mapping's keys).
+            known = [entry for entry in self._remembered(name) if entry.get("key") != key]
+            newest = [{"key": key, "document": document}, *known][:_KEEP_SMOKE_KEYS]
+            partial_files.write_json_atomically(self.root / f"remembered-{name}.json", newest)
+
+    def _remembered(self, name: str) -> list[dict[str, Any]]:
+        try:
+            found = json.loads((self.root / f"remembered-{name}.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
 
     # --- smoke checks passed -------------------------------------------------------
 

@@ -167,7 +167,7 @@ def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime
         if isinstance(step, UseDefault):
             roots = run_default_install(plan, installed, tools, installer)
             if in_place:
-                pip_install.remove_orphans(installed, roots, pip_env)
+                pip_install.remove_orphans(installed, [*roots, *tool_versions.ASGI_SERVER_PROJECTS], pip_env)
         elif isinstance(step, Command):
             hooks.run_command("install", step, plan.app_dir, command_env)
     if plan.config.run is None:

@@ -154,7 +154,11 @@ def remove_orphans(runtime: InstalledRuntime, roots: list[str], env: Mapping[str
 
 
 def install_server(runtime: InstalledRuntime, tools: ToolVersions, env: Mapping[str, str]) -> None:
-    _pip(runtime, ["install", tools.server_requirement()], env, "install the web server")
+    install_servers(runtime, [tools.server_requirement()], env)
+
+
+def install_servers(runtime: InstalledRuntime, requirements: list[str], env: Mapping[str, str]) -> None:
+    _pip(runtime, ["install", *requirements], env, "install the web server")
 
 
 def has_module(runtime: InstalledRuntime, module: str, env: Mapping[str, str]) -> bool:

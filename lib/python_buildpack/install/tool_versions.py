@@ -9,6 +9,10 @@ from importlib import resources
 import yaml
 from packaging.version import InvalidVersion, Version
 
+# The ASGI server, added after the install step for ASGI apps (app_servers):
+# an in-place update keeps them, since the install step does not know the kind.
+ASGI_SERVER_PROJECTS = ("uvicorn", "uvicorn-worker")
+
 
 @dataclass(frozen=True)
 class ToolVersions:
@@ -16,9 +20,18 @@ class ToolVersions:
     setuptools: str | None
     wheel: str | None
     gunicorn: str
+    uvicorn: str | None = None  # None: no ASGI server for the line (2.7 has no async)
+    uvicorn_worker: str | None = None  # None: uvicorn's own gunicorn worker
 
     def server_requirement(self) -> str:
         return f"gunicorn=={self.gunicorn}"
+
+    def asgi_server_requirements(self) -> list[str]:
+        pins = {"uvicorn": self.uvicorn, "uvicorn-worker": self.uvicorn_worker}
+        return [f"{name}=={version}" for name, version in pins.items() if version]
+
+    def asgi_worker_class(self) -> str:
+        return "uvicorn_worker.UvicornWorker" if self.uvicorn_worker else "uvicorn.workers.UvicornWorker"
 
     def companion_requirements(self, named: set[str]) -> list[str]:
         """setuptools and wheel for the app's pip run, unless the app names them."""

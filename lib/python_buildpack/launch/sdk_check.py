@@ -1,8 +1,9 @@
 """`functionsMode: strict`: the app must use the LeanCloud SDK.
 
-Checked for real: the app's own Python imports `application` through the
-slug's WSGI shim (placeholder platform variables set) and calls it for
-`/__engine/1/ping`, as the platform's health check will.
+Checked for real: the app's own Python imports `application` (placeholder
+platform variables set) and calls it for `/__engine/1/ping` the way its server
+will, as the platform's health check does: a WSGI app through the slug's WSGI
+shim, an ASGI app with an HTTP scope, a Tornado app over a local socket.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ PLACEHOLDER_PLATFORM_ENV = {
 
 
 def check_sdk_serves_ping(runtime: InstalledRuntime, app_dir: Path, slug_root: Path,
-                          env: Mapping[str, str]) -> None:
+                          env: Mapping[str, str], *, kind: str = "wsgi", module: str = "wsgi") -> None:
     probe = resources.files("python_buildpack.launch").joinpath("data/probe_ping.py")
     probe_env = {**env, **PLACEHOLDER_PLATFORM_ENV, "SLUG_ROOT": str(slug_root)}
     with resources.as_file(probe) as path:
         try:
-            lines = commands.capture([str(runtime.python), str(path)], env=probe_env, cwd=app_dir)
+            lines = commands.capture([str(runtime.python), str(path), kind, module], env=probe_env,
+                                     cwd=app_dir)
         except commands.CommandFailed as failure:
             raise errors.functions_mode_without_sdk(
                 "Calling the app for /__engine/1/ping failed:\n" + "\n".join(failure.tail[-10:])

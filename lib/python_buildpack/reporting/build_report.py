@@ -31,6 +31,7 @@ class BuildReport:
     system_dependencies: list[str] = field(default_factory=list)
     cache: dict[str, str] = field(default_factory=dict)  # what each cached part did
     smoke_check: str | None = None
+    app: dict[str, Any] | None = None  # what `application` is: entry, kind, found, worker_class
     web_command: str | None = None
     slug_size_bytes: int | None = None
     duration_seconds: float | None = None

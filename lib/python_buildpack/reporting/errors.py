@@ -230,14 +230,42 @@ def _procfile_not_read(procfile: WebProcess) -> BuildpackError:
     )
 
 
-def no_application() -> BuildpackError:
+def no_application(entry: str = "wsgi.py") -> BuildpackError:
     return BuildpackError(
         "app::no-application",
-        "wsgi.py does not define `application`",
-        "The platform serves the global `application` of wsgi.py, and wsgi.py defines none"
+        f"{entry} does not define `application`",
+        f"The platform serves the global `application` of {entry}, and {entry} defines none"
         " at its top level (no assignment, def, class or import of that name).",
         "Expose your WSGI app under that name, e.g. for Flask:\n"
         "  from app import app\n  application = app",
+    )
+
+
+_APP_KINDS = ("a WSGI callable taking (environ, start_response) (Flask, Django's"
+              " get_wsgi_application()), an ASGI 3 app: an `async def` taking (scope, receive, send)"
+              " or an object whose `__call__` is one (FastAPI, Starlette, Django's"
+              " get_asgi_application()), or a tornado.web.Application")
+
+
+def not_an_application(entry: str, found: str) -> BuildpackError:
+    return BuildpackError(
+        "app::not-an-application",
+        f"`application` in {entry} is not a web app the platform can serve",
+        f"Found {printable(found)}.\nRequired: {_APP_KINDS}.",
+        "Assign the app object itself, e.g. for FastAPI:\n"
+        "  from main import app\n  application = app\n"
+        "not its class (`FastAPI` instead of `FastAPI()`), a string naming it, or its module.",
+    )
+
+
+def asgi_wrong_arity(entry: str, found: str) -> BuildpackError:
+    return BuildpackError(
+        "app::asgi-wrong-arity",
+        f"`application` in {entry} is a coroutine function, but not an ASGI 3 app",
+        f"Found {printable(found)}.\nRequired: ASGI 3 apps take exactly three arguments,"
+        " (scope, receive, send).",
+        "Define it as\n  async def application(scope, receive, send): ...\n"
+        "or assign your framework's app object (FastAPI(), Starlette(), get_asgi_application()).",
     )
 
 
