@@ -115,12 +115,12 @@ def gather(
     tools: ToolVersions,
     exposed_env: Mapping[str, str],
     installer: str = "pip",
+    projects: Iterable[local_projects.LocalProject] = (),
 ) -> InstallInputs:
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
     required = [path for name in config.required_files for path in _tree_files(root, app_dir / name)]
     files = requirement_files.files_of(app_dir)
-    projects = local_projects.find_local_projects(app_dir, files)
     return InstallInputs(
         buildpack=f"{BUILDPACK_VERSION}/{LAYER_FORMAT}",
         arch=platform.machine(),

@@ -130,16 +130,15 @@ def make_editables_movable(plan: BuildPlan, installed: python_runtime.InstalledR
                            " the app may fail once the platform moves the slug.")
 
 
-def watched_directories(plan: BuildPlan) -> list[Path]:
+def watched_directories(plan: BuildPlan, projects: tuple[local_projects.LocalProject, ...]
+                        ) -> list[Path]:
     """Where the install step may write into the app: anywhere for the app's own
     commands; else only the editable local projects (a setup.py develop keeps
     the project's metadata there, in `*.egg-info`). Walking a big tree twice
     costs time, so the default install of registry packages watches nothing."""
     if any(isinstance(step, Command) for step in plan.config.install):
         return [plan.app_dir]
-    files = requirement_files.files_of(plan.app_dir)
-    return [project.path for project in local_projects.find_local_projects(plan.app_dir, files)
-            if project.editable and project.path.is_dir()]
+    return [project.path for project in projects if project.editable and project.path.is_dir()]
 
 
 @dataclass(frozen=True)
@@ -235,14 +234,18 @@ class InstallSetup:
     inputs: InstallInputs  # the cache key
     installer: Installer
     command_env: Mapping[str, str]  # for the app's install and build commands
+    projects: tuple[local_projects.LocalProject, ...]  # local projects the requirements install
 
 
 def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> InstallSetup:
     tools = tool_versions.tools_for(plan.version.version)
     installer_name = choose_installer(plan)
+    projects = tuple(local_projects.find_local_projects(
+        plan.app_dir, requirement_files.files_of(plan.app_dir)))
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
-                                   exposed_env=exposed_to_install(plan), installer=installer_name)
+                                   exposed_env=exposed_to_install(plan), installer=installer_name,
+                                   projects=projects)
     home = python_runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
     pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
                                                        plan.cache_dir / "pip", use_cache))
@@ -251,7 +254,7 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
                           system.requirements)
     command_env = build_environment.command_environment(
         pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
-    return InstallSetup(inputs, installer, command_env)
+    return InstallSetup(inputs, installer, command_env, projects)
 
 
 def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup: InstallSetup
@@ -263,7 +266,7 @@ def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup:
         return installed
     installed = installed or install_python(plan, use_cache=build_cache is not None)
     skip = (slug_layout.SLUG_DIR,)
-    watched = watched_directories(plan)
+    watched = watched_directories(plan, setup.projects)
     before = [file_snapshot.snapshot(directory, skip) for directory in watched]
     run_install_step(plan, installed, installer, command_env, in_place)
     make_editables_movable(plan, installed)
