@@ -317,28 +317,12 @@ class Registry:
         if not location:
             raise errors.registry_http_error(self.host, what, 202, "no upload location in the answer")
         if chunks is None and blob.path is not None and blob.size <= CHUNK_SIZE:
-            self.request(
-                "PUT",
-                location,
-                scope=push_scope(repository),
-                what=what,
-                ok=(201,),
-                params={"digest": blob.digest},
-                data=blob.path.read_bytes(),
-                headers={"Content-Type": "application/octet-stream"},
-            )
-        else:
+            body, headers = blob.path.read_bytes(), {"Content-Type": "application/octet-stream"}
+        else:  # the chunks went up with PATCH; the closing PUT carries no body
             location = self._upload_chunks(repository, location, chunks or _file_chunks(blob), what)
-            self.request(
-                "PUT",
-                location,
-                scope=push_scope(repository),
-                what=what,
-                ok=(201,),
-                params={"digest": blob.digest},
-                data=b"",
-                headers={"Content-Length": "0"},
-            )
+            body, headers = b"", {"Content-Length": "0"}
+        self.request("PUT", location, scope=push_scope(repository), what=what, ok=(201,),
+                     params={"digest": blob.digest}, data=body, headers=headers)
         (self.transfers.copied if chunks is not None else self.transfers.uploaded).append(blob.digest)
 
     def upload_config(self, repository: str, blob: Blob, data: bytes) -> None:
