@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -101,15 +102,18 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def http_server(directory: Path,
-                handler: type[http.server.BaseHTTPRequestHandler] | None = None) -> Iterator[str]:
-    """Serve a directory on 127.0.0.1; yields the base URL."""
+def http_server(directory: Path, handler: type[http.server.BaseHTTPRequestHandler] | None = None,
+                tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve a directory (or `handler`'s answers) on 127.0.0.1, over TLS with `tls`;
+    yields the base URL."""
     factory = handler or functools.partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()

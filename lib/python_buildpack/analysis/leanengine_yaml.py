@@ -15,11 +15,15 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, Union
-
-import yaml
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from python_buildpack.reporting import errors
+
+# PyYAML is imported where a file is parsed (30 ms, mostly its Reader's
+# regular expressions): an app without leanengine.yaml, and bin/image, do not
+# pay for it.
+if TYPE_CHECKING:
+    import yaml
 
 FILE_NAME = "leanengine.yaml"
 # Real files are a few hundred bytes; a bigger one is a mistake or an attack.
@@ -139,6 +143,8 @@ def parse(text: str) -> LeanEngineConfig:
 
 
 def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    import yaml  # noqa: PLC0415 -- on first use: see the note at the imports
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)
@@ -161,6 +167,8 @@ def _unknown_key_warning(name: str, line: int | None) -> str:
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """Line numbers of key paths (`install[1].require[0]`), aliases visited once."""
+    import yaml  # noqa: PLC0415 -- on first use: see the note at the imports
+
     lines: dict[str, int] = {}
     seen: set[int] = set()
 

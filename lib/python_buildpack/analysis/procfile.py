@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 FILE_NAME = "Procfile"
 # A Procfile is a few lines; the rest of a huge one is not worth reading for a hint.
 _MAX_BYTES = 64 * 1024
@@ -36,6 +34,8 @@ class WebProcess:
     @property
     def run_line(self) -> str:
         """`run: ...` as YAML, quoted where the command needs it, never folded."""
+        import yaml  # noqa: PLC0415 -- only for the warning: detect and image read Procfiles without it
+
         return yaml.safe_dump({"run": self.run}, width=math.inf, allow_unicode=True).rstrip("\n")
 
 

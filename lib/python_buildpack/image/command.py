@@ -15,7 +15,7 @@ from pathlib import Path
 
 from python_buildpack.image import base as base_image
 from python_buildpack.image import config as image_config
-from python_buildpack.image import kubernetes, launcher, layer_cache, layers, layout, os_needs, push, slug
+from python_buildpack.image import launcher, layer_cache, layers, layout, os_needs, push, slug
 from python_buildpack.image.blobs import Blob
 from python_buildpack.image.options import ImageArguments, parse_arguments
 from python_buildpack.image.reference import Reference, parse_reference
@@ -76,6 +76,8 @@ def image_command(args: list[str], environ: Mapping[str, str]) -> int:
             )
     if arguments.kubernetes:
         path = Path(arguments.kubernetes)
+        from python_buildpack.image import kubernetes  # noqa: PLC0415 -- only with --kubernetes (it loads PyYAML)
+
         kubernetes.write_manifests(path, target, image.digest, facts)
         output.info(f"Kubernetes Deployment and Service: {path}")
     output.heading(f"Image {target.with_digest(image.digest)}", timed=False)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,9 +34,13 @@ def cache_root(environ: Mapping[str, str]) -> Path:
 
 def layer_key(slug: Path, layer: str, epoch: int) -> str:
     digest = hashlib.sha256(f"{_FORMAT} {layer} {epoch}\n".encode())
+    root = str(slug)
     for path in layers.slug_entries(slug, layer):
-        status = (slug / path).lstat()
-        link = os.readlink(slug / path) if os.path.islink(slug / path) else ""
+        # Plain os calls on strings: a Path per entry cost a tenth of a second
+        # on the runtime layer's 1,700 entries, a fifth of a code-only push.
+        full = os.path.join(root, path)
+        status = os.lstat(full)
+        link = os.readlink(full) if stat.S_ISLNK(status.st_mode) else ""
         digest.update(
             f"{path}\0{status.st_mode}\0{status.st_size}\0{link}\0{status.st_ino}\0"
             f"{status.st_mtime_ns}\0{status.st_ctime_ns}\n".encode()

@@ -9,12 +9,16 @@ push after a code-only change) uploads only what is new.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from python_buildpack.image import blobs
 from python_buildpack.image.blobs import Blob
 from python_buildpack.image.config import Image
 from python_buildpack.image.reference import Reference
 from python_buildpack.image.registry import Registry
 from python_buildpack.reporting import errors, output
+
+_PARALLEL_BLOBS = 4
 
 
 def _base_layer(
@@ -35,7 +39,8 @@ def push_image(
 ) -> None:
     ours = {blob.digest for blob in image.layers if blob.path is not None}
     config = Blob(image.config.media_type, image.config.digest, image.config.size)
-    for blob in [*image.layers, config]:
+
+    def send(blob: Blob) -> None:
         if client.has_blob(target.repository, blob.digest):
             client.transfers.present.append(blob.digest)
         elif blob.digest == image.config.digest:
@@ -44,6 +49,14 @@ def push_image(
             client.upload_blob(target.repository, blob)
         else:
             _base_layer(client, base_client, blob, target, base)
+
+    first, *others = [config, *image.layers]
+    send(first)  # alone: it answers the registry's auth challenge once for all the others
+    # The other blobs in parallel, as skopeo and crane do: each is a few round
+    # trips, which a code-only push otherwise waits out one after the other.
+    with ThreadPoolExecutor(max_workers=_PARALLEL_BLOBS) as pool:
+        for sent in [pool.submit(send, blob) for blob in others]:
+            sent.result()
     digest = client.put_manifest(
         target.repository, target.tag or "latest", blobs.OCI_MANIFEST, image.manifest
     )

@@ -1,4 +1,4 @@
-"""A small client of the OCI distribution API, on top of requests.
+"""A small client of the OCI distribution API, on top of http_transport.
 
 Written here rather than taken from oras: oras re-serialises manifests (which
 changes their digest, the one thing a reproducible image must keep) and cannot
@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from python_buildpack.image import auth
 from python_buildpack.image.auth import Credentials
 from python_buildpack.image.blobs import Blob
+from python_buildpack.image.http_transport import Response, Transport, TransportError
 from python_buildpack.reporting import errors, output
 
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -40,7 +39,7 @@ MANIFEST_TYPES = ", ".join(
 )
 CHUNK_SIZE = 8 * 1024 * 1024  # blobs larger than this go up in chunks
 _ATTEMPTS = 4
-_TIMEOUT = (10, 120)
+_CONNECT_TIMEOUT, _READ_TIMEOUT = 10.0, 120.0
 _MAX_MANIFEST = 4 * 1024 * 1024
 
 
@@ -62,7 +61,7 @@ class Transfers:
     copied: list[str] = field(default_factory=list)
 
 
-def _reason(response: requests.Response) -> str:
+def _reason(response: Response) -> str:
     try:
         found = response.json().get("errors") or []
         return "; ".join(f"{item.get('code', '')} {item.get('message', '')}".strip() for item in found[:3])
@@ -83,16 +82,18 @@ class Registry:
         self.host = host
         scheme = "http" if plain_http else "https"
         self.base_url = f"{scheme}://{host}"
-        self.session = requests.Session()
-        self.session.verify = str(SYSTEM_CA_BUNDLE) if SYSTEM_CA_BUNDLE.is_file() else True
-        self.session.trust_env = False  # no proxy or .netrc of the host's for the registry
+        cafile = SYSTEM_CA_BUNDLE if SYSTEM_CA_BUNDLE.is_file() else None
+        self.transport = Transport(cafile, _CONNECT_TIMEOUT, _READ_TIMEOUT)
         self.credentials: Credentials | None = auth.find_credentials(host, environ, pushed_to)
         self.backoff = backoff
         self._authorization: dict[str, str] = {}  # scope -> header value
+        # Basic credentials answer every scope: once the registry asked for them,
+        # they go with each request instead of after another 401.
+        self._basic: str | None = None
         self.transfers = Transfers()
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -118,7 +119,7 @@ class Registry:
         stream: bool = False,
         params: Mapping[str, str] | None = None,
         retry: bool = True,
-    ) -> requests.Response:
+    ) -> Response:
         """One API call; retried on transient failures; raises a coded error otherwise.
         Statuses in `ok` (and 404 when listed) are returned to the caller."""
         attempts = _ATTEMPTS if retry else 1
@@ -130,7 +131,7 @@ class Registry:
                     scope,
                     what,
                     ok=ok,
-                    arguments={"headers": headers, "data": data, "stream": stream, "params": params},
+                    arguments={"headers": headers, "body": data, "stream": stream, "params": params},
                 )
             except _Retry as failure:
                 if attempt == attempts:
@@ -148,25 +149,20 @@ class Registry:
 
     def _attempt(
         self, method: str, path: str, scope: str, what: str, *, ok: tuple[int, ...], arguments: dict[str, Any]
-    ) -> requests.Response:
+    ) -> Response:
         for authenticated in (False, True):
             sent = dict(arguments["headers"] or {})
-            if scope in self._authorization:
-                sent["Authorization"] = self._authorization[scope]
+            authorization = self._authorization.get(scope) or self._basic
+            if authorization:
+                sent["Authorization"] = authorization
             try:
-                response = self.session.request(
-                    method,
-                    self._url(path),
-                    **{**arguments, "headers": sent},
-                    timeout=_TIMEOUT,
-                    allow_redirects=True,
-                )
-            except requests.exceptions.SSLError as exc:
-                raise errors.registry_unreachable(self.host, f"TLS failed: {type(exc).__name__}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retry(_connection_reason(exc)) from None
+                response = self.transport.request(method, self._url(path), **{**arguments, "headers": sent})
+            except TransportError as exc:
+                if exc.tls:  # another attempt would meet the same certificate
+                    raise errors.registry_unreachable(self.host, exc.reason) from None
+                raise _Retry(exc.reason) from None
             if (
-                response.status_code == 401
+                response.status == 401
                 and not authenticated
                 and self._authenticate(response, scope, what)
             ):
@@ -175,8 +171,8 @@ class Registry:
             return self._check(response, what, ok)
         raise AssertionError("unreachable")
 
-    def _check(self, response: requests.Response, what: str, ok: tuple[int, ...]) -> requests.Response:
-        status = response.status_code
+    def _check(self, response: Response, what: str, ok: tuple[int, ...]) -> Response:
+        status = response.status
         if status in ok:
             return response
         reason = _reason(response)
@@ -192,7 +188,7 @@ class Registry:
             raise errors.registry_not_found(self.host, what)
         raise errors.registry_http_error(self.host, what, status, reason)
 
-    def _authenticate(self, response: requests.Response, scope: str, what: str) -> bool:
+    def _authenticate(self, response: Response, scope: str, what: str) -> bool:
         """Answer a 401's challenge; False when there is nothing to answer it with."""
         challenge = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
         if challenge is None:
@@ -200,7 +196,7 @@ class Registry:
         if challenge.scheme == "basic":
             if self.credentials is None:
                 return False
-            self._authorization[scope] = self.credentials.basic
+            self._authorization[scope] = self._basic = self.credentials.basic
             return True
         if challenge.scheme != "bearer" or "realm" not in challenge.params:
             return False
@@ -214,23 +210,19 @@ class Registry:
         params += [("scope", item) for item in scope.split(" ") if item]
         headers = {"Authorization": self.credentials.basic} if self.credentials else {}
         try:
-            answer = self.session.get(
-                challenge.params["realm"], params=params, headers=headers, timeout=_TIMEOUT
-            )
-        except requests.exceptions.RequestException as exc:
-            raise errors.registry_unreachable(
-                self.host, f"its token service failed: {_connection_reason(exc)}"
-            ) from None
-        if answer.status_code in (401, 403):
+            answer = self.transport.request("GET", challenge.params["realm"], params=params, headers=headers)
+        except TransportError as exc:
+            raise errors.registry_unreachable(self.host, f"its token service failed: {exc.reason}") from None
+        if answer.status in (401, 403):
             raise errors.registry_unauthorized(self.host, what, self.credentials is not None)
         try:
             document = answer.json()
             token = str(document.get("token") or document.get("access_token") or "")
         except (ValueError, AttributeError):
             token = ""
-        if answer.status_code != 200 or not token:
+        if answer.status != 200 or not token:
             raise errors.registry_http_error(
-                self.host, f"getting a token for {what}", answer.status_code, "no token in the answer"
+                self.host, f"getting a token for {what}", answer.status, "no token in the answer"
             )
         output.register_secrets([token])
         return token
@@ -248,7 +240,8 @@ class Registry:
             headers={"Accept": MANIFEST_TYPES},
             stream=True,
         )
-        body = response.raw.read(_MAX_MANIFEST + 1, decode_content=True)
+        with response:
+            body = response.read(_MAX_MANIFEST + 1)
         if len(body) > _MAX_MANIFEST:
             raise errors.registry_bad_manifest(what, "the manifest is larger than 4 MiB")
         return response.headers.get("Content-Type", "").split(";")[0].strip(), body
@@ -268,7 +261,7 @@ class Registry:
             stream=True,
         )
         with response:
-            yield from response.iter_content(1 << 20)
+            yield from response.iter_chunks(1 << 20)
 
     def has_blob(self, repository: str, digest: str) -> bool:
         response = self.request(
@@ -278,7 +271,7 @@ class Registry:
             what=f"checking for blob {digest[:19]} in {repository}",
             ok=(200, 404),
         )
-        return response.status_code == 200
+        return response.status == 200
 
     def mount_blob(self, repository: str, digest: str, source: str) -> bool:
         """Cross-repository mount; False when the registry declined (it then starts
@@ -291,7 +284,7 @@ class Registry:
             ok=(201, 202),
             params={"mount": digest, "from": source},
         )
-        if response.status_code == 201:
+        if response.status == 201:
             self.transfers.mounted.append(digest)
             return True
         location = response.headers.get("Location")
@@ -382,17 +375,6 @@ def pull_scope(repository: str) -> str:
 
 def push_scope(repository: str) -> str:
     return f"repository:{repository}:pull,push"
-
-
-def _connection_reason(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "it did not answer in time"
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused (is it running?)"
-    if "Name or service not known" in text or "Temporary failure in name resolution" in text:
-        return "its name does not resolve"
-    return f"the connection failed ({type(exc).__name__})"
 
 
 def _file_chunks(blob: Blob) -> Iterator[bytes]:

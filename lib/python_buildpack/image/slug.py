@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from python_buildpack.image.config import AppFacts
 from python_buildpack.launch import start_command
 from python_buildpack.reporting import errors
@@ -24,7 +22,7 @@ def read_facts(slug: Path) -> AppFacts:
     if not isinstance(report, dict) or report.get("outcome") != "succeeded":
         outcome = report.get("outcome") if isinstance(report, dict) else "unknown"
         raise errors.image_not_compiled(str(slug), f"its last build did not succeed ({outcome})")
-    release = yaml.safe_load(start_command.release_document(slug))
+    release = start_command.release_facts(slug)
     web = str(release["default_process_types"]["web"])
     timeout = float((release.get("leanengine") or {}).get("startupTimeout", 30))
     uses_sdk = any(slug.glob(".lean/python/lib/python*/site-packages/leancloud/__init__.py"))

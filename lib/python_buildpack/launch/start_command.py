@@ -10,8 +10,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from python_buildpack.analysis import app_source, leanengine_yaml
 from python_buildpack.analysis.leanengine_yaml import LeanEngineConfig
 from python_buildpack.launch import app_kind
@@ -80,6 +78,16 @@ def read_app_kind(slug_root: Path) -> AppKind | None:
 
 
 def release_document(build_dir: Path) -> str:
+    """What bin/release prints: release_facts as YAML."""
+    import yaml  # noqa: PLC0415 -- only bin/release writes YAML: bin/image reads the facts without it
+
+    # One line per command, however long: readers of the release grep it too.
+    facts = release_facts(build_dir)
+    return yaml.safe_dump(facts, default_flow_style=False, sort_keys=False, width=1_000_000)
+
+
+def release_facts(build_dir: Path) -> dict[str, Any]:
+    """The web command and the platform settings of the compiled app in build_dir."""
     app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
     app = None if config.run else read_app_kind(build_dir)
     document: dict[str, Any] = {
@@ -95,5 +103,4 @@ def release_document(build_dir: Path) -> str:
         del document["leanengine"]["functionsMode"]
     if app is not None:
         document["leanengine"]["appKind"] = app.kind
-    # One line per command, however long: readers of the release grep it too.
-    return yaml.safe_dump(document, default_flow_style=False, sort_keys=False, width=1_000_000)
+    return document

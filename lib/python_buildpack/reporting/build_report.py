@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from python_buildpack import BUILDPACK_VERSION
 from python_buildpack.reporting import errors
 
@@ -60,6 +58,7 @@ def _read(build_dir: Path) -> Any:
 
 def as_yaml(build_dir: Path) -> str:
     """The report of the last build in build_dir, as YAML."""
+    import yaml  # noqa: PLC0415 -- only here: every bin/ command imports this module
     try:
         found = _read(build_dir)
     except (OSError, ValueError) as exc:

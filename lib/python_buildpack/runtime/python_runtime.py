@@ -19,11 +19,16 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from python_buildpack.reporting import errors, output
 from python_buildpack.runtime import relocate
-from python_buildpack.runtime.mirror import Mirror, RuntimeEntry
 from python_buildpack.support import commands, disk_space, partial_files
+
+# Types only: the mirror client loads requests, which bin/image (using this
+# module through the smoke check's types) must not pay for.
+if TYPE_CHECKING:
+    from python_buildpack.runtime.mirror import Mirror, RuntimeEntry
 
 METADATA_NAME = "BUILDPACK-RUNTIME.json"
 # A runtime unpacks to ~45-200 MB; anything far beyond is a decompression bomb.
