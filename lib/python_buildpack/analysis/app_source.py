@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from python_buildpack.analysis import leanengine_yaml, procfile
+from python_buildpack.analysis import dependency_manifest, leanengine_yaml, procfile
 from python_buildpack.reporting import errors
 
 WSGI_FILE = "wsgi.py"
@@ -19,7 +19,9 @@ REQUIREMENTS_FILE = "requirements.txt"
 
 def is_python_app(build_dir: Path) -> bool:
     """The platform's detection rule, applied after buildRoot: leanengine.yaml's
-    runtime wins, else wsgi.py and requirements.txt must both be there."""
+    runtime wins, else an entry point (wsgi.py, asgi.py, or a `run:` command)
+    and a dependency manifest must both be there. The platform's own rule is
+    wsgi.py and requirements.txt; pyproject.toml and the locks go beyond it."""
     try:
         app_dir, config = resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
     except errors.BuildpackError:
@@ -27,7 +29,8 @@ def is_python_app(build_dir: Path) -> bool:
         app_dir, config = build_dir, leanengine_yaml.LeanEngineConfig()
     if config.runtime is not None:
         return config.runtime == "python"
-    return entry_file(app_dir) is not None and (app_dir / REQUIREMENTS_FILE).is_file()
+    has_entry = entry_file(app_dir) is not None or config.run is not None
+    return has_entry and dependency_manifest.has_manifest(app_dir)
 
 
 def entry_file(app_dir: Path) -> str | None:

@@ -9,12 +9,15 @@ from pathlib import Path
 
 from python_buildpack.analysis import (
     app_source,
+    dependency_manifest,
     env_dir,
     leanengine_yaml,
+    python_requirements,
     python_version,
     requirement_files,
     requirement_includes,
 )
+from python_buildpack.analysis.dependency_manifest import DependencyManifest
 from python_buildpack.analysis.leanengine_yaml import LeanEngineConfig
 from python_buildpack.reporting import errors, output
 from python_buildpack.runtime.mirror import Mirror, RuntimeEntry, read_timeout
@@ -34,7 +37,8 @@ class BuildPlan:
     mirror: Mirror
     runtime_entry: RuntimeEntry
     version: python_version.VersionChoice
-    system_hooks: tuple[system_registry.Hook, ...] = ()
+    system_hooks: tuple[system_registry.Hook, ...]
+    manifest: DependencyManifest
 
 
 def setting(name: str, host_env: Mapping[str, str], app_env: Mapping[str, str]) -> str | None:
@@ -49,21 +53,23 @@ def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
     env_dir.check_app_variables(app_env)
     app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
     check_configuration(app_dir, config)
+    manifest = dependency_manifest.find_manifest(app_dir)
     mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
     if not mirror_url:
         raise errors.mirror_not_configured()
     mirror = Mirror(mirror_url, read_timeout(host_env))
     entries = mirror.load_manifest()
-    choice = python_version.choose_version(
+    choice = python_requirements.choose(
         python_version.read_small_file(app_dir, python_version.FILE_NAME),
         python_version.read_small_file(app_dir, python_version.RUNTIME_TXT),
         setting("PYTHON_DEFAULT_VERSION", host_env, app_env),
         [entry.version for entry in entries],
+        manifest,
     )
     entry = next(e for e in entries if e.version == choice.version)
     hooks = system_registry.hooks_for(config.system_dependencies, choice.version)
     return BuildPlan(build_dir, app_dir, cache_dir, app_env, dict(host_env), config, mirror, entry,
-                     choice, tuple(hooks))
+                     choice, tuple(hooks), manifest)
 
 
 def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
@@ -76,9 +82,9 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
             "The run command does not mention LEANCLOUD_APP_PORT",
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"
             " the environment), or the platform's health check fails.")
-    app_source.check_inputs_stay_inside(
-        app_dir, (app_source.REQUIREMENTS_FILE, *app_source.ENTRY_FILES, *config.required_files))
-    app_source.check_regular_files(app_dir, (app_source.REQUIREMENTS_FILE, *app_source.ENTRY_FILES))
+    read = (*dependency_manifest.MANIFEST_FILES, *app_source.ENTRY_FILES)
+    app_source.check_inputs_stay_inside(app_dir, (*read, *config.required_files))
+    app_source.check_regular_files(app_dir, read)
     requirement_includes.check_stay_inside(app_dir, requirement_files.files_of(app_dir))
     app_source.check_entry_point(app_dir, config.run)
     app_source.check_required_files(app_dir, config.required_files)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from python_buildpack import BUILDPACK_VERSION
 from python_buildpack.analysis import leanengine_yaml, local_projects, requirement_files
+from python_buildpack.analysis.dependency_manifest import DependencyManifest
 from python_buildpack.cache.build_cache import LAYER_FORMAT
+from python_buildpack.install import manager_tools
 from python_buildpack.install.tool_versions import ToolVersions
 
 
@@ -33,6 +35,7 @@ class InstallInputs:
     system_dependencies: str
     web_server: str
     installer: str = "pip"
+    manager: str = "requirements"  # which file says what to install, and the tool that reads it
     local_projects: str = ""
     exposed_env: dict[str, str] = field(default_factory=dict)
 
@@ -56,8 +59,12 @@ _SIMPLE_CHANGES = {
     "system_dependencies": "systemDependencies changed",
     "web_server": "the web command changed between `run:` and the default server",
     "installer": "PYTHON_INSTALLER changed",
+    "manager": "the dependency manifest changed (another lock or manager)",
     "local_projects": "local projects that the requirements install changed",
 }
+
+
+_LOCK_CHANGED = "the lock or pyproject.toml changed"
 
 
 def explain_changes(previous: Mapping[str, object] | None, current: InstallInputs) -> list[str]:
@@ -70,7 +77,8 @@ def explain_changes(previous: Mapping[str, object] | None, current: InstallInput
     if previous.get("python") != now["python"]:
         reasons.append(f"Python changed from {previous.get('python')} to {now['python']}")
         implied = {"archive_sha256", "tools"}  # another version has its own archive and tools
-    reasons += [text for key, text in _SIMPLE_CHANGES.items()
+    reasons += [_LOCK_CHANGED if key == "requirements" and current.manager != "requirements" else text
+                for key, text in _SIMPLE_CHANGES.items()
                 if key not in implied and previous.get(key) != now[key]]
     before = previous.get("exposed_env")
     before_env: Mapping[str, object] = before if isinstance(before, dict) else {}
@@ -116,11 +124,16 @@ def gather(
     exposed_env: Mapping[str, str],
     installer: str = "pip",
     projects: Iterable[local_projects.LocalProject] = (),
+    manifest: DependencyManifest | None = None,
 ) -> InstallInputs:
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
     required = [path for name in config.required_files for path in _tree_files(root, app_dir / name)]
     files = requirement_files.files_of(app_dir)
+    if manifest is not None and manifest.manager != "requirements":
+        files = [app_dir / name for name in manifest.files if (app_dir / name).is_file()]
+        if manifest.beside_requirements:
+            files += requirement_files.files_of(app_dir)
     return InstallInputs(
         buildpack=f"{BUILDPACK_VERSION}/{LAYER_FORMAT}",
         arch=platform.machine(),
@@ -134,8 +147,16 @@ def gather(
         system_dependencies=",".join(config.system_dependencies),
         web_server="run" if config.run else "default",
         installer=installer,
+        manager=_manager_key(manifest),
         local_projects=_digest_bytes(local_projects.project_digest(project, root).encode()
                                      for project in projects),
         # Values are hashed: the layer's metadata must not hold secrets.
         exposed_env={name: _digest_bytes([value.encode()]) for name, value in sorted(exposed_env.items())},
     )
+
+
+def _manager_key(manifest: DependencyManifest | None) -> str:
+    """The manager, with the pinned version of the tool that reads its lock."""
+    if manifest is None or manifest.manager == "requirements":
+        return "requirements"
+    return f"{manifest.manager}:{manager_tools.pinned_version(manifest.manager)}"

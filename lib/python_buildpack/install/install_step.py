@@ -17,6 +17,7 @@ from python_buildpack.install import (
     editable_installs,
     hooks,
     install_inputs,
+    locked_install,
     pip_install,
     tool_versions,
 )
@@ -45,9 +46,14 @@ def install_python(plan: BuildPlan, use_cache: bool) -> python_runtime.Installed
 
 
 def can_update_in_place(plan: BuildPlan) -> bool:
-    """Only the default install of plain requirements can be updated on top of an
-    older environment: pip then adds what changed and orphans are removed."""
-    return plan.config.install == (UseDefault(),) and \
+    """Only the default install of plain requirements (or of a lock, whose export
+    is plain pins) can be updated on top of an older environment: the installer
+    then adds what changed and orphans are removed."""
+    if plan.config.install != (UseDefault(),):
+        return False
+    if plan.manifest.manager in locked_install.LOCK_MANAGERS:
+        return True
+    return plan.manifest.manager == "requirements" and \
         requirement_files.plain_requirements(plan.app_dir) is not None
 
 
@@ -162,6 +168,7 @@ def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime
         output.warning("systemDependencies ask for PyPI packages the install commands must install",
                        f"{', '.join(installer.hook_requirements)}: the default install adds them; with"
                        " your own install commands, put them in requirements.txt.")
+    roots: list[str] = []
     for step in plan.config.install:
         if isinstance(step, UseDefault):
             roots = run_default_install(plan, installed, tools, installer)
@@ -170,7 +177,7 @@ def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime
         elif isinstance(step, Command):
             hooks.run_command("install", step, plan.app_dir, command_env)
     if plan.config.run is None:
-        ensure_web_server(plan, installed, tools, pip_env)
+        ensure_web_server(plan, installed, tools, pip_env, set(roots))
 
 
 def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
@@ -178,6 +185,8 @@ def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRunt
     """pip (upgraded only when too old), then one resolver run for the app's
     requirements, the line's setuptools/wheel and the web server. Returns the
     requirements that were asked for (plain ones only)."""
+    if plan.manifest.manager in (*locked_install.LOCK_MANAGERS, "pyproject"):
+        return run_project_install(plan, installed, tools, installer)
     named = requirement_files.requirement_names(plan.app_dir)
     companions = tools.companion_requirements(named)
     from_hooks = [requirement for requirement in installer.hook_requirements
@@ -195,11 +204,33 @@ def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRunt
     return (requirement_files.plain_requirements(plan.app_dir) or []) + early + extra
 
 
+def run_project_install(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
+                        tools: tool_versions.ToolVersions, installer: Installer) -> list[str]:
+    """A lock, installed exactly, or a pyproject.toml without one; then what the
+    build adds (each unless the app's own dependencies have it)."""
+    pip_install.ensure_build_tools(installed, tools, [], installer.pip_env)
+    added = [*tools.companion_requirements(set()), *installer.hook_requirements]
+    if plan.config.run is None:
+        added.append(tools.server_requirement())
+    output.info(f"Dependencies from {plan.manifest.describe()}")
+    if plan.manifest.manager == "pyproject":
+        named = locked_install.project_dependency_names(plan.app_dir)
+        added = [item for item in added if requirement_files.requirement_name(item) not in named]
+        locked_install.install_pyproject(plan.app_dir, installed, installer.name, dict(installer.env), added)
+        return [*named, *added]
+    return locked_install.install_lock(
+        plan.manifest, plan.app_dir, installed, added=added,
+        installer_env=(installer.name, dict(installer.pip_env), dict(installer.uv_env)))
+
+
 def ensure_web_server(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
-                      tools: tool_versions.ToolVersions, pip_env: Mapping[str, str]) -> None:
+                      tools: tool_versions.ToolVersions, pip_env: Mapping[str, str],
+                      installed_on_purpose: set[str]) -> None:
     """The default web command needs gunicorn: the app's own if it has one."""
     if pip_install.has_module(installed, "gunicorn", pip_env):
-        own = "gunicorn" in requirement_files.requirement_names(plan.app_dir)
+        # The roots name the app's own packages bare, and what the build added pinned.
+        own = "gunicorn" in installed_on_purpose or "gunicorn" in requirement_files.requirement_names(
+            plan.app_dir)
         output.info("Using the app's own gunicorn as the web server" if own
                     else f"Added gunicorn {tools.gunicorn} as the web server")
         return
@@ -219,10 +250,15 @@ UV_MINIMUM_PYTHON = (3, 8)
 
 def choose_installer(plan: BuildPlan) -> str:
     """PYTHON_INSTALLER: `pip` (default) or `uv`, where uv supports the line."""
-    wanted = (setting("PYTHON_INSTALLER", plan.host_env, plan.app_env) or "pip").lower()
+    chosen = setting("PYTHON_INSTALLER", plan.host_env, plan.app_env)
+    wanted = (chosen or "pip").lower()
     if wanted not in ("pip", "uv"):
         raise errors.bad_installer(wanted)
     version = tuple(int(part) for part in plan.version.version.split(".")[:2])
+    # A uv lock goes in with uv unless PYTHON_INSTALLER says otherwise; only uv
+    # reads pylock.toml.
+    if plan.manifest.manager == "pylock" or (plan.manifest.manager == "uv" and chosen is None):
+        wanted = "uv"
     if wanted == "uv" and version < UV_MINIMUM_PYTHON:
         output.info(f"PYTHON_INSTALLER=uv: uv does not support Python {plan.version.version}; using pip")
         return "pip"
@@ -242,10 +278,12 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
     installer_name = choose_installer(plan)
     projects = tuple(local_projects.find_local_projects(
         plan.app_dir, requirement_files.files_of(plan.app_dir)))
+    if plan.manifest.is_package:  # the app itself, installed editable after its dependencies
+        projects = (*projects, local_projects.LocalProject(plan.app_dir.resolve(), editable=True))
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
                                    exposed_env=exposed_to_install(plan), installer=installer_name,
-                                   projects=projects)
+                                   projects=projects, manifest=plan.manifest)
     home = python_runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
     pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
                                                        plan.cache_dir / "pip", use_cache))

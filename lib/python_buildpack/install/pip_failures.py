@@ -22,6 +22,11 @@ _NETWORK = re.compile(
     r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution"
     r"|Name or service not known|ConnectTimeoutError|ProxyError|Read timed out|SSLError"
     r"|Could not fetch URL|Failed to fetch|error sending request|dns error|Connection refused")
+# pip: "THESE PACKAGES DO NOT MATCH THE HASHES ..." then `name==version from URL:`;
+# uv: "Hash mismatch for `name==version`".
+_HASH = re.compile(r"DO NOT MATCH THE HASHES|Hash mismatch for")
+_HASH_REQUIREMENT = re.compile(
+    r"Hash mismatch for `(?P<uv>[^`]+)`|^\s*(?P<pip>[\w.-]+==[\w.+!-]+) from ", re.M)
 _CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies|No solution found when resolving")
 _BUILD = re.compile(
     r"did not run successfully|Failed building wheel for|Failed to build|subprocess-exited-with-error"
@@ -72,7 +77,7 @@ _PIP_LIMIT = re.compile(r"Please use pip<(?P<limit>[\d.]+)")
 
 @dataclass(frozen=True)
 class Diagnosis:
-    # network | conflict | build-failed | no-such-package | no-matching-version
+    # network | hash-mismatch | conflict | build-failed | no-such-package | no-matching-version
     # | invalid-metadata | vcs-unreachable | vcs-auth | vcs-ref-not-found | vcs-failed | other
     cause: str
     requirement: str | None
@@ -95,9 +100,10 @@ def project_name(requirement: str | None) -> str | None:
 
 def diagnose(lines: list[str]) -> Diagnosis:
     text = "\n".join(lines)
-    vcs = _vcs_diagnosis(lines)
-    if vcs is not None:
-        return vcs
+    # A hash mismatch comes before the network: pip's message shows the URLs it fetched.
+    first = _vcs_diagnosis(lines) or (_hash_diagnosis(text, lines) if _HASH.search(text) else None)
+    if first is not None:
+        return first
     if _NETWORK.search(text):
         return Diagnosis("network", None, _matching(lines, _NETWORK, limit=3))
     if _BUILD.search(text):
@@ -110,6 +116,12 @@ def diagnose(lines: list[str]) -> Diagnosis:
     errors = [line.strip() for line in lines if line.lstrip().startswith(("ERROR:", "error:", "×"))]
     fallback = errors[:6] or [line.strip() for line in lines[-5:] if line.strip()]
     return Diagnosis("other", None, tuple(fallback))
+
+
+def _hash_diagnosis(text: str, lines: list[str]) -> Diagnosis:
+    named = _HASH_REQUIREMENT.search(text)
+    quoted = [line.strip() for line in lines if any(word in line for word in ("Expected", "Got", "mismatch"))]
+    return Diagnosis("hash-mismatch", named and (named.group("uv") or named.group("pip")), tuple(quoted[:4]))
 
 
 def _vcs_diagnosis(lines: list[str]) -> Diagnosis | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from python_buildpack.install import pip_failures
+from python_buildpack.install.manager_tools import SYSTEM_CA_BUNDLE, uv_binary
 from python_buildpack.install.tool_versions import ToolVersions
 from python_buildpack.reporting import errors, output
 from python_buildpack.runtime import relocate
@@ -24,7 +24,6 @@ from python_buildpack.runtime.python_runtime import InstalledRuntime
 from python_buildpack.support import commands, disk_space
 from python_buildpack.system import system_registry
 
-SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 APP_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
 # Host variables that describe the network, not pip: still needed to reach the index.
 _HOST_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY",
@@ -124,20 +123,51 @@ def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool) 
     return env
 
 
-def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], app_dir: Path) -> None:
+def install_locked(runtime: InstalledRuntime, locked: Path, app_dir: Path, env: Mapping[str, str],
+                   installer: str) -> None:
+    """Exactly the pins of a lock's export (or pylock.toml): no resolution, every hash checked."""
+    arguments = ["--no-deps", "--require-hashes", "--requirement", str(locked)]
+    step = "install the locked dependencies"
+    if installer == "uv":
+        _uv(runtime, arguments, env, app_dir, step)
+    else:
+        _pip(runtime, ["install", *arguments], env, step, cwd=app_dir)
+
+
+def install_project(runtime: InstalledRuntime, app_dir: Path, env: Mapping[str, str], installer: str) -> None:
+    """The app's own project, editable (its code stays where the app ships it),
+    without dependencies: the lock installed them."""
+    arguments = ["--no-deps", "--editable", "."]
+    if installer == "uv":
+        _uv(runtime, arguments, env, app_dir, "install the project")
+    else:
+        _pip(runtime, ["install", *arguments], env, "install the project", cwd=app_dir)
+
+
+def install_extras(runtime: InstalledRuntime, app_dir: Path, env: Mapping[str, str], extra: tuple[str, ...],
+                   *, constraints: Path, installer: str) -> None:
+    """What the build adds beside a lock (the web server, the line's setuptools),
+    kept to the lock's versions of anything the lock has."""
+    if not extra:
+        return
+    arguments = [*extra, "--constraint", str(constraints)]
+    if installer == "uv":
+        _uv(runtime, arguments, env, app_dir, "install the web server")
+    else:
+        _pip(runtime, ["install", *arguments], env, "install the web server", cwd=app_dir)
+
+
+def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str], app_dir: Path,
+        step: str = "install the app's requirements") -> None:
     argv = [uv_binary(), "pip", "install", "--python", str(runtime.python), "--compile-bytecode",
             *arguments]
     try:
         printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
-        raise _installer_failed(failure, "install the app's requirements", runtime, "uv") from failure
+        raise _installer_failed(failure, step, runtime, "uv") from failure
     _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
-
-def uv_binary() -> str:
-    """uv from the buildpack's own tools (requirements/buildpack.txt)."""
-    return str(Path(sys.executable).parent / "uv")
 
 
 

@@ -364,6 +364,139 @@ def _as_written(version: str, written: str | None) -> str:
     return f" (it says {visible(written)})" if written and written != version else ""
 
 
+# --- dependency manifests and locks ----------------------------------------------
+
+
+def manifest_unreadable(name: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "manifest::unreadable",
+        f"{name} cannot be read",
+        f"{name}: {reason}.",
+        f"Upload {name} as the tool that manages it wrote it (UTF-8 text).",
+    )
+
+
+def manifest_syntax(name: str, line: int | None, problem: str) -> BuildpackError:
+    where = f"{name} line {line}" if line else name
+    kind = "JSON" if name.endswith(".lock") and name.startswith("Pipfile") else "TOML"
+    return BuildpackError(
+        "manifest::syntax",
+        f"{name} is not valid {kind}",
+        f"{where}: {printable(problem)}",
+        f"Fix {name} at that line; a file its tool wrote is always valid, so regenerate it if you edited it.",
+    )
+
+
+def several_managers(files: Sequence[str]) -> BuildpackError:
+    return BuildpackError(
+        "manifest::several-managers",
+        "The app has more than one dependency lock",
+        f"Found {', '.join(files)}. Each says what to install; the build cannot tell which one is meant.",
+        "Keep the lock of the tool you use and delete the others. A requirements.txt may stay beside"
+        " a lock only as its export (`uv export`, `poetry export`, `pipenv requirements`).",
+    )
+
+
+def pipfile_without_lock() -> BuildpackError:
+    return BuildpackError(
+        "manifest::pipfile-without-lock",
+        "Pipfile has no Pipfile.lock",
+        "The app declares its packages in a Pipfile but did not upload the Pipfile.lock that pins them;"
+        " installing the Pipfile would resolve the versions anew on every build.",
+        "Run `pipenv lock` and upload Pipfile.lock with the Pipfile.",
+    )
+
+
+def pyproject_without_project() -> BuildpackError:
+    return BuildpackError(
+        "manifest::no-project",
+        "pyproject.toml declares no dependencies",
+        "There is no requirements.txt or lock, and pyproject.toml has no [project] table"
+        " (nor [tool.poetry]) to install the app from.",
+        "Add a [project] table with `dependencies = [...]`, then lock it (`uv lock`);"
+        " or add a requirements.txt.",
+    )
+
+
+def lock_without_declaration(lock: str, declared: str, command: str) -> BuildpackError:
+    return BuildpackError(
+        "manifest::lock-without-declaration",
+        f"{lock} came without {declared}",
+        f"{lock} is checked against {declared}, which it was made from; {declared} is not in the app.",
+        f"Upload {declared} with {lock} (and run `{command}` if you changed it).",
+    )
+
+
+def manifest_bad_python(origin: str, declared: str) -> BuildpackError:
+    return BuildpackError(
+        "manifest::bad-python",
+        f"The Python requirement in {origin} is not valid",
+        f"Found {visible(declared)}.",
+        'Write it as a version specifier, e.g. `requires-python = ">=3.11"`.',
+    )
+
+
+def python_outside_requires(version: str, origin: str, specifier: str, declared_in: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::outside-requires-python",
+        f"Python {version} does not satisfy {declared_in}",
+        f"{origin} asks for Python {version}; {declared_in} requires Python {specifier}.",
+        f"Change the version in {origin}, or requires-python in {declared_in}, so that they agree.",
+    )
+
+
+def python_not_in_lock(version: str, lock: str, specifier: str, command: str) -> BuildpackError:
+    return BuildpackError(
+        "lock::python-mismatch",
+        f"{lock} was not made for Python {version}",
+        f"{lock} records Python {specifier}; the build chose Python {version}. Its pins may not"
+        " install (or not work) on this version.",
+        f"Pin a version that {lock} allows in .python-version, or widen the Python requirement"
+        f" and run `{command}`.",
+    )
+
+
+def python_none_satisfies(specifier: str, origin: str, all_versions: list[str]) -> BuildpackError:
+    return BuildpackError(
+        "python-version::not-available",
+        f"No Python in the mirror satisfies {origin}",
+        f"{origin} requires Python {specifier}."
+        f" Versions in the mirror: {', '.join(all_versions) or '(none)'}.",
+        "Widen requires-python, or pin one of the versions listed above in .python-version.",
+    )
+
+
+def lock_out_of_date(lock: str, declared: str, command: str, lines: list[str]) -> BuildpackError:
+    told = "\n".join(f"  {printable(line)}" for line in lines[-6:])
+    return BuildpackError(
+        "lock::out-of-date",
+        f"{lock} is out of date with {declared}",
+        f"{declared} changed after {lock} was made, so the lock no longer says what to install."
+        + (f" The tool says:\n{told}" if told else ""),
+        f"Run `{command}` and upload the new {lock}. (The build never re-resolves a lock by itself.)",
+    )
+
+
+def requirements_differ_from_lock(lock: str, differences: list[str]) -> BuildpackError:
+    return BuildpackError(
+        "lock::requirements-differ",
+        f"requirements.txt and {lock} pin different packages",
+        f"Both say what to install, and they disagree:\n{bullet_list(differences[:10])}"
+        + (f"\n  ... and {len(differences) - 10} more" if len(differences) > 10 else ""),
+        f"Delete requirements.txt (the build installs from {lock}), or export it again from the lock.",
+    )
+
+
+def lock_unusable(lock: str, tool: str, lines: list[str]) -> BuildpackError:
+    told = "\n".join(f"  {printable(line)}" for line in lines[-8:])
+    return BuildpackError(
+        "lock::unusable",
+        f"{tool} could not read {lock}",
+        f"{tool} failed on the app's lock." + (f" It says:\n{told}" if told else ""),
+        f"Check {lock} with {tool} on your machine; regenerate it if it was edited by hand.",
+    )
+
+
 # --- runtime mirror -----------------------------------------------------------
 
 
@@ -469,6 +602,11 @@ _PIP_CAUSES = {
         "The package index could not be reached",
         "{installer}'s downloads failed (lines above). Check PIP_INDEX_URL and the index's availability,"
         " then build again."),
+    "hash-mismatch": (
+        "What the index serves for {req} does not match the hashes in the lock",
+        "The lock's hash of a file differs from the file the index serves now (lines above): the lock"
+        " was edited, or the index serves another file under the same name. Lock again against the"
+        " index the build uses (`uv lock`, `poetry lock`, `pipenv lock`); never edit hashes by hand."),
     "conflict": (
         "The requirements conflict with each other",
         "No set of versions satisfies every pin (the lines above name them). Loosen or remove one"

@@ -1,0 +1,192 @@
+"""Apps that declare their packages in pyproject.toml and lock them with uv,
+Poetry, Pipenv or PEP 751 (and a bare pyproject.toml): built with the real
+tools against PyPI, moved, served and stopped with SIGTERM. Each installs
+exactly its lock's default group, never its dev group; a stale lock, a hash
+the index does not serve and a package that does not exist are clear errors
+that leave no install layer in the cache.
+
+The fixtures' locks were written by the real tools (fixtures/LOCKFILE-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+from helpers import (
+    Result,
+    RuntimeMirror,
+    assert_user_error,
+    compile_app,
+    copy_fixture,
+    move_slug,
+    start_slug,
+    stop_with_sigterm,
+    wait_for_http,
+    web_command,
+)
+
+pytestmark = pytest.mark.integration
+
+# Each fixture's dev group: pytest and what it needs (colorama only on Windows).
+DEV_ONLY = {"pytest", "iniconfig", "pluggy", "pygments", "colorama"}
+MANAGER_LINES = {
+    "uv-app": "Installing exactly uv.lock (uv)",
+    "poetry-app": "Installing exactly poetry.lock (Poetry)",
+    "pipenv-app": "Installing exactly Pipfile.lock (Pipenv)",
+    "pylock-app": "Installing exactly pylock.toml (PEP 751)",
+    "pyproject-app": "pyproject.toml has no lock",
+}
+PROJECTS = {"uv-app": ("uv-app", "0.1.0"), "pyproject-app": ("pyproject-app", "0.1.0")}
+
+
+@pytest.fixture
+def mirror(runtime_mirror: RuntimeMirror) -> RuntimeMirror:
+    runtime_mirror.ensure("3.12.1")
+    return runtime_mirror
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions(slug: Path) -> dict[str, str]:
+    """name -> version of every distribution in the slug's site-packages."""
+    found = {}
+    for dist_info in slug.glob(".lean/python/lib/python3.12/site-packages/*.dist-info"):
+        metadata = (dist_info / "METADATA").read_text()
+        name = re.search(r"^Name: (.+)$", metadata, re.M)
+        version = re.search(r"^Version: (.+)$", metadata, re.M)
+        assert name, dist_info
+        assert version, dist_info
+        found[canonical(name.group(1))] = version.group(1).strip()
+    return found
+
+
+def locked_versions(app: Path) -> dict[str, str]:
+    """name -> version of every package the fixture's lock holds (dev ones included)."""
+    if (app / "Pipfile.lock").is_file():
+        lock = json.loads((app / "Pipfile.lock").read_text())
+        return {canonical(name): entry["version"].lstrip("=")
+                for section in ("default", "develop") for name, entry in lock[section].items()}
+    for name, key in (("uv.lock", "package"), ("poetry.lock", "package"), ("pylock.toml", "packages")):
+        if (app / name).is_file():
+            packages = tomllib.loads((app / name).read_text())[key]
+            return {canonical(package["name"]): package["version"] for package in packages
+                    if "version" in package and package.get("source", {}).get("editable") != "."}
+    raise AssertionError(f"{app} has no lock")
+
+
+def build(mirror: RuntimeMirror, app: Path, cache: Path, **env: str) -> Result:
+    return compile_app(mirror.url, app, cache, SMOKE_CHECK="0", **env)
+
+
+@pytest.mark.parametrize("fixture", list(MANAGER_LINES))
+def test_a_locked_app_installs_exactly_its_lock_and_serves(mirror: RuntimeMirror, tmp_path: Path,
+                                                           fixture: str) -> None:
+    app = copy_fixture(fixture, tmp_path / "app")
+    result = build(mirror, app, tmp_path / "cache")
+    assert result.returncode == 0, result.output
+    assert MANAGER_LINES[fixture] in result.output
+    installed = installed_distributions(app)
+    installed.pop("pip")
+    if fixture in PROJECTS:  # the project itself, installed editable
+        name, version = PROJECTS[fixture]
+        assert installed.pop(name) == version
+    if fixture == "pyproject-app":  # no lock: what pip resolved, with the exact pins of the project
+        assert (installed["flask"], installed["gunicorn"]) == ("3.1.3", "23.0.0")
+    else:
+        locked = locked_versions(app)
+        assert "pytest" in locked, "the fixture's lock must hold its dev group"
+        assert installed == {name: version for name, version in locked.items() if name not in DEV_ONLY}
+    assert not DEV_ONLY & set(installed)
+    assert "Using the app's own gunicorn" in result.output  # gunicorn is locked: not added
+    moved = move_slug(app, tmp_path / "moved")
+    with start_slug(moved, web_command(moved), tmp_path / "app.log") as running:
+        status, body = wait_for_http(running, "/")
+        assert status == 200, body
+        assert "Flask" in body or "Hello" in body
+        assert stop_with_sigterm(running) < 10
+
+
+def test_an_unchanged_lock_restores_and_a_changed_pin_updates_in_place(mirror: RuntimeMirror,
+                                                                        tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = copy_fixture("pipenv-app", tmp_path / "one")
+    assert build(mirror, first, cache).returncode == 0
+    again = copy_fixture("pipenv-app", tmp_path / "two")
+    restored = build(mirror, again, cache)
+    assert "Restored Python and dependencies from the cache: install inputs unchanged" in restored.output
+    # The same lock with one version moved (blinker 1.9.0 -> 1.8.2), hashes from PyPI.
+    changed = copy_fixture("pipenv-app", tmp_path / "three")
+    lock = json.loads((changed / "Pipfile.lock").read_text())
+    lock["default"]["blinker"] = {
+        "hashes": ["sha256:1779309f71bf239144b9399d06ae925637cf6634cf6bd131104184531bf67c01",
+                   "sha256:8f77b09d3bf7c795e969e9486f39c2c5e9c39d4ee07424be2bc594ece9642d83"],
+        "markers": "python_version >= '3.8'", "version": "==1.8.2"}
+    (changed / "Pipfile.lock").write_text(json.dumps(lock, indent=4))
+    updated = build(mirror, changed, cache)
+    assert updated.returncode == 0, updated.output
+    assert "Updating the cached dependencies in place: the lock or pyproject.toml changed" in updated.output
+    assert installed_distributions(changed)["blinker"] == "1.8.2"
+
+
+def stale(app: Path, fixture: str) -> None:
+    """Change what the lock was made from, without locking again."""
+    if fixture == "pipenv-app":
+        pipfile = app / "Pipfile"
+        pipfile.write_text(pipfile.read_text().replace("[packages]\n", '[packages]\nsix = "==1.17.0"\n'))
+    else:
+        pyproject = app / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('dependencies = [\n', 'dependencies = [\n    "six",\n', 1))
+
+
+@pytest.mark.parametrize(("fixture", "command"),
+                         [("uv-app", "uv lock"), ("poetry-app", "poetry lock"), ("pipenv-app", "pipenv lock")])
+def test_a_stale_lock_is_an_error(mirror: RuntimeMirror, tmp_path: Path, fixture: str, command: str) -> None:
+    app = copy_fixture(fixture, tmp_path / "app")
+    stale(app, fixture)
+    cache = tmp_path / "cache"
+    result = build(mirror, app, cache)
+    assert_user_error(result, "lock::out-of-date", f"Run `{command}`")
+    layers = cache / "python-buildpack" / "layers" / "install"
+    assert not layers.exists() or not any(layers.iterdir()), "a failed build left an install layer"
+
+
+def test_a_hash_the_index_does_not_serve(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("pipenv-app", tmp_path / "app")
+    lock = json.loads((app / "Pipfile.lock").read_text())
+    lock["default"]["flask"]["hashes"] = ["sha256:" + "0" * 64]
+    (app / "Pipfile.lock").write_text(json.dumps(lock))
+    result = build(mirror, app, tmp_path / "cache")
+    assert_user_error(result, "pip::hash-mismatch", "does not match the hashes in the lock", "flask")
+
+
+def test_a_locked_package_that_does_not_exist(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("pipenv-app", tmp_path / "app")
+    lock = json.loads((app / "Pipfile.lock").read_text())
+    lock["default"]["leanengine-no-such-package-4711"] = {"hashes": ["sha256:" + "1" * 64], "version": "==1.0.0"}
+    (app / "Pipfile.lock").write_text(json.dumps(lock))
+    result = build(mirror, app, tmp_path / "cache")
+    assert_user_error(result, "pip::no-such-package", "leanengine-no-such-package-4711")
+
+
+def test_a_requirements_export_beside_the_lock(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("uv-app", tmp_path / "app")
+    pins = {name: version for name, version in locked_versions(app).items() if name not in DEV_ONLY}
+    (app / "requirements.txt").write_text("".join(f"{name}=={version}\n" for name, version in pins.items()))
+    kept = build(mirror, app, tmp_path / "cache")
+    assert kept.returncode == 0, kept.output
+    assert "requirements.txt pins exactly what uv.lock pins (it is its export)" in kept.output
+    (app / "requirements.txt").write_text("flask==3.0.0\n")
+    differ = build(mirror, app, tmp_path / "cache")
+    assert_user_error(differ, "lock::requirements-differ", "flask: requirements.txt 3.0.0, uv.lock 3.1.3")
+
+
+def test_invalid_toml_names_the_line(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("uv-app", tmp_path / "app")
+    (app / "pyproject.toml").write_text('[project]\nname = "uv-app"\nversion = 0.1.0"\n')
+    assert_user_error(build(mirror, app, tmp_path / "cache"), "manifest::syntax", "pyproject.toml line 3")
