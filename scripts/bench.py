@@ -6,7 +6,9 @@ requirement, rebuild after changing .python-version (3.12 -> 3.11); beside them
 the baseline a user would type (`python -m venv` + `pip install -r
 requirements.txt`, pip cache warm). Then fixtures/fastapi-app (an ASGI app:
 the build finds out what `application` is and adds uvicorn): a cold build and
-a no-change rebuild, which must not classify the app again. Every rebuild starts from a copy of the same
+a no-change rebuild, which must not classify the app again. Then fixtures/uv-app
+(a uv.lock installed exactly): cold, no-change rebuild, and a rebuild after one
+locked version changed. Every rebuild starts from a copy of the same
 warm cache, in a new build directory (platforms build in a new place each time).
 Then bin/image on a cold build's slug: export to an OCI layout, a first push
 with the base already in a local registry, a push after a code-only change.
@@ -183,6 +185,20 @@ def add_requirement(app: Path) -> None:
         handle.write(EXTRA_REQUIREMENT + "\n")
 
 
+def change_a_locked_version(app: Path) -> None:
+    """Pin packaging lower in pyproject.toml and lock again with the real uv (not timed)."""
+    pyproject = app / "pyproject.toml"
+    gunicorn = '"gunicorn==23.0.0",'
+    pinned = pyproject.read_text().replace(gunicorn, gunicorn + '\n    "packaging==26.3",')
+    pyproject.write_text(pinned)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(WORK), "UV_NO_CONFIG": "1",
+           "UV_CACHE_DIR": str(WORK / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never",
+           "UV_SYSTEM_CERTS": "1"}
+    python = pyenv_prefix("3.12.1") / "bin" / "python3.12"
+    subprocess.run([str(REPO / ".tools" / "venv" / "bin" / "uv"), "lock", "--python", str(python)], cwd=app,
+                   env=env, check=True, capture_output=True)
+
+
 def change_python(app: Path) -> None:
     (app / ".python-version").write_text("3.11\n")
 
@@ -234,6 +250,11 @@ def main() -> int:
         asgi = Bench(url, trials, fixture="fastapi-app")
         asgi_cold = asgi.cold()
         asgi_no_change = asgi.rebuilds(WORK / "caches" / "cold-fastapi-app-pip-1-0", None)
+        locked = Bench(url, trials, fixture="uv-app")
+        locked_cold = locked.cold()
+        locked_warm = WORK / "caches" / "cold-uv-app-pip-1-0"
+        locked_no_change = locked.rebuilds(locked_warm, None)
+        locked_one_pin = locked.rebuilds(locked_warm, change_a_locked_version)
         system_rows = system_dependency_rows(url)
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
@@ -252,6 +273,10 @@ def main() -> int:
         row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
         row("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold),
         row("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change),
+        row("`fixtures/uv-app` (`uv.lock`, installed with uv): cold build", locked_cold),
+        row("`fixtures/uv-app` (`uv.lock`): rebuild, nothing changed", locked_no_change),
+        row("`fixtures/uv-app` (`uv.lock`): rebuild after one locked version changed"
+            " (packaging 26.4 -> 26.3)", locked_one_pin),
         *images,
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "

@@ -211,6 +211,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
         build_cache if use_cache else None)
     setup = install_step.prepare(plan, use_cache, system)
     report.installer = setup.installer.name
+    report.dependencies = plan.manifest.describe()
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     run_build_step(plan, setup.command_env)
     output.heading("Writing the start command")
@@ -231,6 +232,7 @@ def print_summary(report: build_report.BuildReport) -> None:
     rows = [
         ("Python", f"{report.python_version}, chosen {report.python_version_reason}"),
         ("Installer", report.installer or "none"),
+        ("Dependencies", report.dependencies or "none"),
         *((f"Cache: {part}", decision) for part, decision in report.cache.items()),
         ("Slug", f"{(report.slug_size_bytes or 0) / 1e6:.1f} MB"),
         ("Web", report.web_command or ""),

@@ -40,6 +40,13 @@ MANAGER_LINES = {
     "pylock-app": "Installing exactly pylock.toml (PEP 751)",
     "pyproject-app": "pyproject.toml has no lock",
 }
+DESCRIBED = {
+    "uv-app": "uv.lock (uv)",
+    "poetry-app": "poetry.lock (Poetry)",
+    "pipenv-app": "Pipfile.lock (Pipenv)",
+    "pylock-app": "pylock.toml (PEP 751)",
+    "pyproject-app": "pyproject.toml (no lock: pip install .)",
+}
 PROJECTS = {"uv-app": ("uv-app", "0.1.0"), "pyproject-app": ("pyproject-app", "0.1.0")}
 
 
@@ -91,6 +98,7 @@ def test_a_locked_app_installs_exactly_its_lock_and_serves(mirror: RuntimeMirror
     result = build(mirror, app, tmp_path / "cache")
     assert result.returncode == 0, result.output
     assert MANAGER_LINES[fixture] in result.output
+    assert re.search(rf"Dependencies +{re.escape(DESCRIBED[fixture])}\n", result.output), result.output
     installed = installed_distributions(app)
     installed.pop("pip")
     if fixture in PROJECTS:  # the project itself, installed editable
@@ -120,18 +128,19 @@ def test_an_unchanged_lock_restores_and_a_changed_pin_updates_in_place(mirror: R
     again = copy_fixture("pipenv-app", tmp_path / "two")
     restored = build(mirror, again, cache)
     assert "Restored Python and dependencies from the cache: install inputs unchanged" in restored.output
-    # The same lock with one version moved (blinker 1.9.0 -> 1.8.2), hashes from PyPI.
+    # The same lock with one version moved (packaging 26.4 -> 26.3; gunicorn asks for any),
+    # with the hashes of the files PyPI serves for it.
     changed = copy_fixture("pipenv-app", tmp_path / "three")
     lock = json.loads((changed / "Pipfile.lock").read_text())
-    lock["default"]["blinker"] = {
-        "hashes": ["sha256:1779309f71bf239144b9399d06ae925637cf6634cf6bd131104184531bf67c01",
-                   "sha256:8f77b09d3bf7c795e969e9486f39c2c5e9c39d4ee07424be2bc594ece9642d83"],
-        "markers": "python_version >= '3.8'", "version": "==1.8.2"}
+    lock["default"]["packaging"] = {
+        "hashes": ["sha256:d7193f7c8e4e93f444fde0262bf90af30e16fa0ad0ad44cb553c87339b23cd1c",
+                   "sha256:94edc256424af38762eb31306eed28beb9f0efc50a8837492c9d6fd6004aed79"],
+        "markers": "python_version >= '3.8'", "version": "==26.3"}
     (changed / "Pipfile.lock").write_text(json.dumps(lock, indent=4))
     updated = build(mirror, changed, cache)
     assert updated.returncode == 0, updated.output
     assert "Updating the cached dependencies in place: the lock or pyproject.toml changed" in updated.output
-    assert installed_distributions(changed)["blinker"] == "1.8.2"
+    assert installed_distributions(changed)["packaging"] == "26.3"
 
 
 def stale(app: Path, fixture: str) -> None:
@@ -190,3 +199,10 @@ def test_invalid_toml_names_the_line(mirror: RuntimeMirror, tmp_path: Path) -> N
     app = copy_fixture("uv-app", tmp_path / "app")
     (app / "pyproject.toml").write_text('[project]\nname = "uv-app"\nversion = 0.1.0"\n')
     assert_user_error(build(mirror, app, tmp_path / "cache"), "manifest::syntax", "pyproject.toml line 3")
+
+
+def test_a_lock_its_tool_cannot_read(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    app = copy_fixture("uv-app", tmp_path / "app")
+    (app / "uv.lock").write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\nname = 3\n')
+    result = build(mirror, app, tmp_path / "cache")
+    assert_user_error(result, "lock::unusable", "uv could not read uv.lock", "Failed to parse `uv.lock`")

@@ -24,6 +24,7 @@ from stress.support import (
 )
 
 pytestmark = [pytest.mark.stress, pytest.mark.integration]
+PROJECT = '[project]\nname = "app"\nversion = "1"\ndependencies = ["flask"]\n'
 # A line /etc/shadow always has: if it shows up, a file outside the app was printed.
 SHADOW_MARK = "root:"
 
@@ -89,6 +90,27 @@ HOSTILE: dict[str, tuple[Callable[[Sandbox], None], str]] = {
     "buildRoot: /etc": (write("leanengine.yaml", "buildRoot: /etc\n"), "leanengine-yaml::bad-value"),
     "require: ../decoy": (write("leanengine.yaml", "install:\n  - require: [../decoy]\n  - use: default\n"),
                           "leanengine-yaml::bad-value"),
+    # pyproject.toml and the locks (read even beside requirements.txt: requires-python counts).
+    "pyproject.toml of 20 MB": (write("pyproject.toml", "# padding\n" * 2_000_000), "manifest::unreadable"),
+    "pyproject.toml binary": (write("pyproject.toml", b"\xff" + os.urandom(4096)), "manifest::unreadable"),
+    "pyproject.toml nested 100,000 deep": (write("pyproject.toml", "x = " + "[" * 100_000), "manifest::syntax"),
+    "pyproject.toml -> /etc/shadow": (link("pyproject.toml", "/etc/shadow"), "app::unsafe-file"),
+    "pyproject.toml FIFO": (fifo("pyproject.toml"), "app::unsafe-file"),
+    "uv.lock binary": (lambda s: (write("pyproject.toml", PROJECT)(s), write("uv.lock", b"\xfe" + os.urandom(4096))(s)),
+                       "manifest::unreadable"),
+    "uv.lock -> /etc/shadow": (lambda s: (write("pyproject.toml", PROJECT)(s), link("uv.lock", "/etc/shadow")(s)),
+                               "app::unsafe-file"),
+    "poetry.lock nested 100,000 deep": (
+        lambda s: (write("pyproject.toml", PROJECT)(s), write("poetry.lock", "a = " + "{b = " * 100_000)(s)),
+        "manifest::syntax"),
+    "Pipfile.lock nested 100,000 deep": (
+        lambda s: (write("Pipfile", "[packages]\n")(s), write("Pipfile.lock", "[" * 100_000)(s)), "manifest::syntax"),
+    "Pipfile.lock of 20 MB": (
+        lambda s: (write("Pipfile", "[packages]\n")(s), write("Pipfile.lock", " " * 20_000_000)(s)),
+        "manifest::unreadable"),
+    "pylock.toml -> ../decoy": (link("pylock.toml", "../decoy"), "app::unsafe-file"),
+    "pylock.toml and uv.lock": (lambda s: (write("pylock.toml", "")(s), write("uv.lock", "")(s)),
+                                "manifest::several-managers"),
 }
 
 
