@@ -170,8 +170,11 @@ def test_a_hash_the_index_does_not_serve(mirror: RuntimeMirror, tmp_path: Path) 
     lock = json.loads((app / "Pipfile.lock").read_text())
     lock["default"]["flask"]["hashes"] = ["sha256:" + "0" * 64]
     (app / "Pipfile.lock").write_text(json.dumps(lock))
-    result = build(mirror, app, tmp_path / "cache")
+    cache = tmp_path / "cache"
+    result = build(mirror, app, cache)
     assert_user_error(result, "pip::hash-mismatch", "does not match the hashes in the lock", "flask")
+    layers = cache / "python-buildpack" / "layers" / "install"
+    assert not layers.exists() or not any(layers.iterdir()), "a failed build left an install layer"
 
 
 def test_a_locked_package_that_does_not_exist(mirror: RuntimeMirror, tmp_path: Path) -> None:
@@ -206,3 +209,19 @@ def test_a_lock_its_tool_cannot_read(mirror: RuntimeMirror, tmp_path: Path) -> N
     (app / "uv.lock").write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\nname = 3\n')
     result = build(mirror, app, tmp_path / "cache")
     assert_user_error(result, "lock::unusable", "uv could not read uv.lock", "Failed to parse `uv.lock`")
+
+
+@pytest.mark.parametrize(("files", "code", "phrase"), [
+    ({"poetry.lock": "", "requirements.txt": "flask\n"}, "manifest::several-managers",
+     "Found uv.lock, poetry.lock, requirements.txt"),
+    ({"Pipfile": "[packages]\nflask = '*'\n"}, "manifest::pipfile-without-lock", "Run `pipenv lock`"),
+])
+def test_ambiguous_or_incomplete_manifests(mirror: RuntimeMirror, tmp_path: Path, files: dict[str, str],
+                                           code: str, phrase: str) -> None:
+    app = copy_fixture("uv-app" if "poetry.lock" in files else "flask-app", tmp_path / "app")
+    (app / "requirements.txt").unlink(missing_ok=True)
+    for name, content in files.items():
+        (app / name).write_text(content)
+    cache = tmp_path / "cache"
+    assert_user_error(build(mirror, app, cache), code, phrase)
+    assert not (cache / "python-buildpack" / "layers").exists()
