@@ -16,13 +16,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from python_buildpack.analysis import app_source, requirement_checks, requirement_files
+from python_buildpack.analysis import app_source, heroku_leftovers, requirement_checks, requirement_files
 from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
 from python_buildpack.analysis.leanengine_yaml import Command
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.image import os_needs
-from python_buildpack.install import app_servers, hooks, install_step
-from python_buildpack.launch import app_kind, profile_d, sdk_check, smoke_check, start_command
+from python_buildpack.install import app_servers, compile_hooks, hooks, install_step, nltk_data
+from python_buildpack.launch import app_kind, collectstatic, profile_d, sdk_check, smoke_check, start_command
 from python_buildpack.launch.app_kind import AppKind
 from python_buildpack.reporting import build_report, errors, output
 from python_buildpack.runtime import python_runtime
@@ -202,6 +202,8 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report.python_version_reason = plan.version.reason
     report.system_dependencies = [hook.name for hook in plan.system_hooks]
     report_version_choice(plan)
+    for notice in heroku_leftovers.notices(plan.app_dir, plan.app_env, plan.manifest):
+        output.info(notice)
     use_cache = cache_enabled(plan)
     build_cache = BuildCache(plan.cache_dir)
     if use_cache:
@@ -209,11 +211,20 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     system = system_step.provide_system_dependencies(
         list(plan.system_hooks), plan.build_dir, plan.cache_dir, plan.host_env,
         build_cache if use_cache else None)
+    compile_hooks.run_hook(compile_hooks.PRE_COMPILE, plan.app_dir,
+                           install_step.build_environments(plan, use_cache, system)[1])
     setup = install_step.prepare(plan, use_cache, system)
     report.installer = setup.installer.name
     report.dependencies = plan.manifest.describe()
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
+    nltk_data.provide(plan.app_dir, plan.build_dir, installed, setup.command_env,
+                      cache_dir=plan.cache_dir if use_cache else None,
+                      url=setting(nltk_data.URL_SETTING, plan.host_env, plan.app_env))
     run_build_step(plan, setup.command_env)
+    if collectstatic.wanted(plan.app_dir, installed, plan.config,
+                            setting(collectstatic.SWITCH, {}, plan.app_env)):
+        collectstatic.collect(plan.app_dir, installed, setup.command_env)
+    compile_hooks.run_hook(compile_hooks.POST_COMPILE, plan.app_dir, setup.command_env)
     output.heading("Writing the start command")
     app = find_app_kind(plan, installed, setup, build_cache if use_cache else None)
     report.app = app.as_dict() if app else None

@@ -44,20 +44,22 @@ def test_wsgi_without_application(runtime_mirror: RuntimeMirror, tmp_path: Path)
     assert cache_files(tmp_path / "cache") == []
 
 
-def test_no_entry_point_names_the_procfile_and_its_fix_works(runtime_mirror: RuntimeMirror,
-                                                            tmp_path: Path) -> None:
+def test_a_procfile_app_builds_and_its_web_line_serves(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     app = copy_fixture("procfile-app", tmp_path)
     result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
-    run_line = "run: gunicorn app:app --bind 0.0.0.0:$LEANCLOUD_APP_PORT --workers 2"
-    assert_user_error(result, "app::no-entry-point", "this platform does not read the Procfile",
-                      "Procfile line 3: web: gunicorn app:app --bind 0.0.0.0:$PORT --workers 2",
-                      f"\n !       {run_line}\n")
-    # The fix, written as the error says, builds; the smoke check serves the app.
-    (app / "leanengine.yaml").write_text(run_line + "\n")
-    fixed = compile_app(runtime_mirror.url, app, tmp_path / "cache")
-    assert fixed.returncode == 0, fixed.output
-    assert "GET / answered 200" in fixed.output
+    assert result.returncode == 0, result.output
+    assert "web: from the Procfile line 3" in result.output
+    assert "At run time $PORT is $LEANCLOUD_APP_PORT" in result.output
+    assert "GET / answered 200" in result.output  # the smoke check started the Procfile's command
+    release = run_bin("release", app)
+    assert "web: gunicorn app:app --bind 0.0.0.0:$PORT --workers 2" in release.stdout
+    assert "release: python -c" in release.stdout
+    # run: in leanengine.yaml wins over the Procfile.
+    (app / "leanengine.yaml").write_text("run: gunicorn app:app --bind 0.0.0.0:$LEANCLOUD_APP_PORT\n")
+    overridden = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert overridden.returncode == 0, overridden.output
+    assert "The Procfile's web line is not used: `run:` in leanengine.yaml wins" in overridden.output
 
 
 def test_version_not_in_mirror_names_what_is(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:

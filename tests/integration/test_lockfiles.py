@@ -225,3 +225,18 @@ def test_ambiguous_or_incomplete_manifests(mirror: RuntimeMirror, tmp_path: Path
     cache = tmp_path / "cache"
     assert_user_error(build(mirror, app, cache), code, phrase)
     assert not (cache / "python-buildpack" / "layers").exists()
+
+
+def test_a_locked_package_app_restores_in_another_build_directory(mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """The project itself is part of the install key: by its metadata and top-level names,
+    never by the name of the directory it is built in (platforms build in a new one each time)."""
+    cache = tmp_path / "cache"
+    assert build(mirror, copy_fixture("uv-app", tmp_path / "one"), cache).returncode == 0
+    again = copy_fixture("uv-app", tmp_path / "two")
+    restored = build(mirror, again, cache)
+    assert "Restored Python and dependencies from the cache: install inputs unchanged" in restored.output
+    moved = move_slug(again, tmp_path / "moved")
+    with start_slug(moved, web_command(moved), tmp_path / "app.log") as running:
+        status, body = wait_for_http(running, "/")
+        assert (status, body) == (200, "Hello from Flask (uv-app) on Python 3.12\n")
+        stop_with_sigterm(running)

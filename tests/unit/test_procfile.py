@@ -1,73 +1,100 @@
-"""The Procfile is read only for the no-entry-point hint: its web line, and the
-leanengine.yaml `run:` line that starts the same command here."""
+"""Heroku's Procfile: its processes, the web line as the web command when
+leanengine.yaml has no `run:`, the other types in bin/release, and the file
+read with care."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from python_buildpack.analysis import leanengine_yaml, procfile
+import yaml
+from python_buildpack.analysis import app_source, procfile
+from python_buildpack.image import config
+from python_buildpack.launch import start_command
 from python_buildpack.reporting import errors
 
 
 @pytest.mark.parametrize(
-    ("text", "line_number", "run"),
+    ("text", "line_number", "command"),
     [
-        ("web: gunicorn app:app --bind 0.0.0.0:$PORT\n", 1, "gunicorn app:app --bind 0.0.0.0:$LEANCLOUD_APP_PORT"),
+        ("web: gunicorn app:app --bind 0.0.0.0:$PORT\n", 1, "gunicorn app:app --bind 0.0.0.0:$PORT"),
         ("release: ./migrate\nweb: python app.py\n", 2, "python app.py"),
-        ("# comment\r\n\r\nweb:uvicorn main:app --port ${PORT}\r\n", 3,
-         "uvicorn main:app --port ${LEANCLOUD_APP_PORT}"),
-        ("\ufeffweb: waitress-serve --port=${PORT:-5000} app:app", 1,
-         "waitress-serve --port=${LEANCLOUD_APP_PORT:-5000} app:app"),
-        ("web: PORTS=$PORTS X=$PORT_X python a.py --port $PORT\n", 1,
-         "PORTS=$PORTS X=$PORT_X python a.py --port $LEANCLOUD_APP_PORT"),
+        ("# comment\r\n\r\nweb:uvicorn main:app --port ${PORT}\r\n", 3, "uvicorn main:app --port ${PORT}"),
+        ("\ufeffweb: waitress-serve --port=${PORT:-5000} app:app", 1, "waitress-serve --port=${PORT:-5000} app:app"),
         ("  web:   python -c \"print('a: b')\"   \n", 1, "python -c \"print('a: b')\""),
         ("web: one\nweb: two\n", 1, "one"),
     ],
 )
-def test_the_web_line_and_its_command_with_the_platforms_port(text: str, line_number: int, run: str) -> None:
-    found = procfile.web_process(text)
+def test_the_web_line(text: str, line_number: int, command: str) -> None:
+    found = procfile.web(procfile.processes(text))
     assert found is not None
-    assert (found.line_number, found.run) == (line_number, run)
-    # The suggested line is exact: leanengine.yaml reads it back as the command.
-    assert leanengine_yaml.parse(found.run_line).run == run
+    assert (found.line_number, found.command) == (line_number, command)
 
 
 @pytest.mark.parametrize("text", ["", "worker: python worker.py\n", "web:\n", "# web: python app.py\n",
                                   "webapp: python app.py\n", "web python app.py\n"])
 def test_no_web_process(text: str) -> None:
-    assert procfile.web_process(text) is None
+    assert procfile.web(procfile.processes(text)) is None
 
 
-def test_a_procfile_that_is_a_link_or_not_a_file_is_not_read(tmp_path: Path) -> None:
+def test_port_is_recognised_but_not_its_lookalikes() -> None:
+    assert procfile.processes("web: x --port $PORT\n")[0].uses_port
+    assert procfile.processes("web: x --port ${PORT:-5000}\n")[0].uses_port
+    assert not procfile.processes("web: PORTS=$PORTS X=$PORT_X python a.py\n")[0].uses_port
+
+
+def app(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    return tmp_path
+
+
+def test_the_web_line_is_the_command_unless_run_is_set(tmp_path: Path) -> None:
+    app(tmp_path, {"Procfile": "release: ./migrate\nweb: gunicorn app:app -b 0.0.0.0:$PORT\nworker: python w.py\n",
+                   "requirements.txt": "flask\n"})
+    _app_dir, config = app_source.resolve_config(tmp_path)
+    assert (config.run, config.run_source) == ("gunicorn app:app -b 0.0.0.0:$PORT", "Procfile line 2")
+    assert config.other_processes == (("release", "./migrate"), ("worker", "python w.py"))
+    assert app_source.is_python_app(tmp_path)  # no wsgi.py: the Procfile is the entry point
+    release = yaml.safe_load(start_command.release_document(tmp_path))
+    assert release["default_process_types"] == {
+        "web": "gunicorn app:app -b 0.0.0.0:$PORT", "release": "./migrate", "worker": "python w.py"}
+    (tmp_path / "leanengine.yaml").write_text("run: python app.py\n")
+    _app_dir, config = app_source.resolve_config(tmp_path)
+    assert (config.run, config.run_source) == ("python app.py", "leanengine.yaml")
+
+
+def test_a_procfile_without_a_manifest_is_not_detected(tmp_path: Path) -> None:
+    app(tmp_path, {"Procfile": "web: python app.py\n"})
+    assert not app_source.is_python_app(tmp_path)
+
+
+def test_a_procfile_that_leads_out_or_is_not_text(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.write_text("web: python secret.py\n")
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "Procfile").symlink_to(outside)
-    assert procfile.read_web_process(app) is None
-    (app / "Procfile").unlink()
-    (app / "Procfile").mkdir()
-    assert procfile.read_web_process(app) is None
-    assert procfile.read_web_process(tmp_path / "nowhere") is None
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Procfile").symlink_to(outside)
+    with pytest.raises(errors.BuildpackError) as raised:
+        procfile.read_processes(project)
+    assert raised.value.code == "app::unsafe-file"
+    (project / "Procfile").unlink()
+    (project / "Procfile").write_bytes(b"web: \xff\xfe\n")
+    with pytest.raises(errors.BuildpackError) as raised:
+        procfile.read_processes(project)
+    assert raised.value.code == "app::procfile-unreadable"
+    assert procfile.read_processes(tmp_path / "nowhere") == []
 
 
-def test_the_error_quotes_the_line_and_gives_the_run_line() -> None:
-    found = procfile.web_process("release: x\nweb: gunicorn app:app -b 0.0.0.0:$PORT\n")
-    err = errors.no_entry_point(found)
-    assert err.code == "app::no-entry-point"
-    assert "Procfile line 2: web: gunicorn app:app -b 0.0.0.0:$PORT" in err.detail
-    assert "  run: gunicorn app:app -b 0.0.0.0:$LEANCLOUD_APP_PORT\n" in err.hint
-    assert "$PORT replaced by $LEANCLOUD_APP_PORT" in err.hint
+def test_no_entry_point_names_the_three_ways() -> None:
+    err = errors.no_entry_point()
+    assert "web: gunicorn app:app --bind 0.0.0.0:$PORT" in err.hint
+    assert "run: python app.py" in err.hint
 
 
-def test_a_command_without_port_is_told_to_listen_on_the_platforms_port() -> None:
-    err = errors.no_entry_point(procfile.web_process("web: python app.py\n"))
-    assert "  run: python app.py\n" in err.hint
-    assert "listen on 0.0.0.0:$LEANCLOUD_APP_PORT" in err.hint
-
-
-def test_invisible_characters_in_the_line_are_made_visible() -> None:
-    err = errors.no_entry_point(procfile.web_process("web: python\u200b app.py\x1b[31m\n"))
-    assert "\\u200b" in err.detail
-    assert "\x1b" not in err.detail + err.hint
+def test_the_other_process_types_are_image_labels() -> None:
+    facts = config.AppFacts("gunicorn app:app -b 0.0.0.0:$PORT", "3.12.1", "1", 30, False,
+                            other_processes=(("worker", "python w.py"),))
+    labels = config.labels(facts, config.ImageOptions(), 0, None)
+    assert labels["io.leancloud.buildpack.process.worker"] == "python w.py"
+    assert labels["io.leancloud.buildpack.web-command"] == "gunicorn app:app -b 0.0.0.0:$PORT"

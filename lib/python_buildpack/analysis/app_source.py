@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def is_python_app(build_dir: Path) -> bool:
     and a dependency manifest must both be there. The platform's own rule is
     wsgi.py and requirements.txt; pyproject.toml and the locks go beyond it."""
     try:
-        app_dir, config = resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
+        app_dir, config = resolve_config(build_dir)
     except errors.BuildpackError:
         # compile reports the broken file; detection falls back to the files
         app_dir, config = build_dir, leanengine_yaml.LeanEngineConfig()
@@ -83,10 +84,30 @@ def check_entry_point(app_dir: Path, run_command: str | None) -> None:
         return
     entry = entry_file(app_dir)
     if entry is None:
-        raise errors.no_entry_point(procfile.read_web_process(app_dir))
+        raise errors.no_entry_point()
     source = (app_dir / entry).read_bytes().decode("utf-8", errors="replace")
     if not defines_application(source):
         raise errors.no_application(entry)
+
+
+def resolve_config(build_dir: Path) -> tuple[Path, leanengine_yaml.LeanEngineConfig]:
+    """The directory to build and its configuration: leanengine.yaml (after
+    buildRoot), with a Procfile's web line as `run` when leanengine.yaml has none."""
+    app_dir, config = resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
+    return app_dir, with_procfile(app_dir, config)
+
+
+def with_procfile(app_dir: Path, config: leanengine_yaml.LeanEngineConfig
+                  ) -> leanengine_yaml.LeanEngineConfig:
+    """Heroku's convention: the Procfile's web process starts the app unless
+    leanengine.yaml says `run:` (which wins: it is this platform's own key)."""
+    found = procfile.read_processes(app_dir)
+    others = tuple((process.name, process.command) for process in found if process.name != "web")
+    web = procfile.web(found)
+    if config.run is not None or web is None:
+        return dataclasses.replace(config, other_processes=others)
+    source = f"{procfile.FILE_NAME} line {web.line_number}"
+    return dataclasses.replace(config, run=web.command, run_source=source, other_processes=others)
 
 
 def resolve_build_root(build_dir: Path, root_config: leanengine_yaml.LeanEngineConfig

@@ -12,6 +12,7 @@ from python_buildpack.analysis import (
     dependency_manifest,
     env_dir,
     leanengine_yaml,
+    procfile,
     python_requirements,
     python_version,
     requirement_files,
@@ -51,7 +52,7 @@ def analyse(build_dir: Path, cache_dir: Path, env_path: Path | None,
             host_env: Mapping[str, str]) -> BuildPlan:
     app_env = env_dir.read_env_dir(env_path)
     env_dir.check_app_variables(app_env)
-    app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
+    app_dir, config = app_source.resolve_config(build_dir)
     check_configuration(app_dir, config)
     manifest = dependency_manifest.find_manifest(app_dir)
     mirror_url = host_env.get("PYTHON_RUNTIME_MIRROR", "").strip()
@@ -77,7 +78,13 @@ def check_configuration(app_dir: Path, config: LeanEngineConfig) -> None:
         output.warning("leanengine.yaml has an unknown key", warning)
     if config.runtime is not None and config.runtime != "python":
         raise errors.runtime_not_python(config.runtime)
-    if config.run and "LEANCLOUD_APP_PORT" not in config.run:
+    from_procfile = config.run_source != leanengine_yaml.FILE_NAME
+    if from_procfile:
+        output.info(f"web: from the {config.run_source} (Heroku's convention; leanengine.yaml has no"
+                    " `run:`, which would win). At run time $PORT is $LEANCLOUD_APP_PORT.")
+    elif config.run and procfile.web(procfile.read_processes(app_dir)) is not None:
+        output.info("The Procfile's web line is not used: `run:` in leanengine.yaml wins")
+    if config.run and "LEANCLOUD_APP_PORT" not in config.run and not (from_procfile and "PORT" in config.run):
         output.warning(
             "The run command does not mention LEANCLOUD_APP_PORT",
             f"run: {config.run}\nThe app must listen on 0.0.0.0:$LEANCLOUD_APP_PORT (read it from"

@@ -78,6 +78,9 @@ class LeanEngineConfig:
     functions_mode: str | None = None
     system_dependencies: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Where `run` comes from: leanengine.yaml, or a Procfile's web line (app_source.with_procfile).
+    run_source: str = FILE_NAME
+    other_processes: tuple[tuple[str, str], ...] = ()  # the Procfile's other process types
 
     @property
     def required_files(self) -> tuple[str, ...]:

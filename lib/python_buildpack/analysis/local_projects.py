@@ -113,7 +113,9 @@ def _top_level_names(project: Path) -> list[str]:
     names = []
     for directory in (project, project / "src"):
         if directory.is_dir():
-            names += [f"{directory.name}/{entry.name}" for entry in directory.iterdir()
+            # Relative to the project: the app itself (a locked package) is
+            # built in a new directory each time, whose name is no input.
+            names += [str(entry.relative_to(project)) for entry in directory.iterdir()
                       if _is_source(entry.name)]
     return sorted(names)
 

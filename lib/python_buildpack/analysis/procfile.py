@@ -1,20 +1,24 @@
-"""Heroku's Procfile, read only to help: this platform starts the `run:`
-command of leanengine.yaml and never a Procfile (supporting it is a later
-issue), so an app that came with one is shown the `run:` line to write.
+"""Heroku's Procfile: without a `run:` in leanengine.yaml, its `web:` line is
+the web command (Heroku's convention, beyond the platform's own rule), and its
+other process types go into bin/release's `default_process_types`.
 
-`web_process` is pure; `read_web_process` reads the file with the same care
-as the build's other inputs.
+The command is used as written: `$PORT` is this platform's port at run time,
+because .profile.d/python.sh and the image's launcher set PORT to
+$LEANCLOUD_APP_PORT. `processes` is pure; `read_processes` reads the file with
+the same care as the build's other inputs.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_buildpack.reporting import errors
+from python_buildpack.support import app_files
+
 FILE_NAME = "Procfile"
-# A Procfile is a few lines; the rest of a huge one is not worth reading for a hint.
+# A Procfile is a few lines.
 _MAX_BYTES = 64 * 1024
 # Heroku's process line: `name: command`.
 _PROCESS = re.compile(r"(?P<name>[A-Za-z0-9_-]+):\s*(?P<command>\S.*)")
@@ -23,40 +27,40 @@ _PORT = re.compile(r"\$(\{?)PORT\b")
 
 
 @dataclass(frozen=True)
-class WebProcess:
-    """The Procfile's `web:` line, and the leanengine.yaml line that does its work."""
+class Process:
+    """One `name: command` line of a Procfile."""
 
-    line_number: int
-    line: str
+    name: str
     command: str
-    run: str  # the command with the platform's port variable
+    line_number: int
 
     @property
-    def run_line(self) -> str:
-        """`run: ...` as YAML, quoted where the command needs it, never folded."""
-        import yaml  # noqa: PLC0415 -- only for the warning: detect and image read Procfiles without it
-
-        return yaml.safe_dump({"run": self.run}, width=math.inf, allow_unicode=True).rstrip("\n")
+    def uses_port(self) -> bool:
+        return _PORT.search(self.command) is not None
 
 
-def web_process(text: str) -> WebProcess | None:
-    """The first `web:` process of a Procfile's text, None when it has none."""
+def processes(text: str) -> list[Process]:
+    """Every process of a Procfile's text, in file order, the first of each name."""
+    found: dict[str, Process] = {}
     # Editors on Windows start files with a byte order mark.
     for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         match = _PROCESS.fullmatch(line.strip())
-        if match and match["name"] == "web":
-            command = match["command"].strip()
-            run = _PORT.sub(r"$\1LEANCLOUD_APP_PORT", command)
-            return WebProcess(number, line.strip(), command, run)
-    return None
+        if match and not line.lstrip().startswith("#"):
+            found.setdefault(match["name"], Process(match["name"], match["command"].strip(), number))
+    return list(found.values())
 
 
-def read_web_process(app_dir: Path) -> WebProcess | None:
-    path = app_dir / FILE_NAME
-    # A link or special file is not read (it could lead out of the app); it
-    # only costs the user the hint.
-    if path.is_symlink() or not path.is_file():
-        return None
-    with open(path, "rb") as handle:
-        data = handle.read(_MAX_BYTES)
-    return web_process(data.decode("utf-8", errors="replace"))
+def read_processes(app_dir: Path) -> list[Process]:
+    data = app_files.read_app_file(app_dir, FILE_NAME, _MAX_BYTES)
+    if data is None:
+        return []
+    if len(data) > _MAX_BYTES:
+        raise errors.procfile_unreadable(f"it is larger than {_MAX_BYTES // 1024} KiB")
+    try:
+        return processes(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise errors.procfile_unreadable(f"it is not UTF-8 text (byte {exc.start})") from None
+
+
+def web(found: list[Process]) -> Process | None:
+    return next((process for process in found if process.name == "web"), None)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from python_buildpack.reporting import errors
+from python_buildpack.support import app_files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,13 +69,9 @@ def string(document: dict[str, Any], *keys: str) -> str | None:
 
 
 def _read_text(app_dir: Path, name: str) -> str:
-    path = app_dir / name
-    if path.is_symlink() and not path.resolve().is_relative_to(app_dir.resolve()):
-        raise errors.link_leaves_app(name)
-    if not path.is_file():
+    content = app_files.read_app_file(app_dir, name, _MAX_BYTES)
+    if content is None:
         raise errors.file_not_regular(name)
-    with open(path, "rb") as handle:
-        content = handle.read(_MAX_BYTES + 1)
     if len(content) > _MAX_BYTES:
         raise errors.manifest_unreadable(name, f"it is larger than {_MAX_BYTES // (1024 * 1024)} MB")
     try:

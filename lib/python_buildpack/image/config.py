@@ -30,6 +30,8 @@ class AppFacts:
     buildpack_version: str
     startup_timeout: float
     uses_sdk: bool
+    # The Procfile's other process types (worker, release, ...): run them with `--entrypoint`.
+    other_processes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def labels(facts: AppFacts, options: ImageOptions, epoch: int, base: BaseImage |
         LABEL_PREFIX + "web-command": facts.web_command,
         LABEL_PREFIX + "startup-timeout": f"{facts.startup_timeout:g}",
         LABEL_PREFIX + "leancloud-sdk": "true" if facts.uses_sdk else "false",
+        **{f"{LABEL_PREFIX}process.{name}": command for name, command in facts.other_processes},
     }
     return {name: value for name, value in found.items() if value}
 

@@ -23,7 +23,8 @@ def read_facts(slug: Path) -> AppFacts:
         outcome = report.get("outcome") if isinstance(report, dict) else "unknown"
         raise errors.image_not_compiled(str(slug), f"its last build did not succeed ({outcome})")
     release = start_command.release_facts(slug)
-    web = str(release["default_process_types"]["web"])
+    processes = release["default_process_types"]
+    web = str(processes["web"])
     timeout = float((release.get("leanengine") or {}).get("startupTimeout", 30))
     uses_sdk = any(slug.glob(".lean/python/lib/python*/site-packages/leancloud/__init__.py"))
     return AppFacts(
@@ -32,4 +33,5 @@ def read_facts(slug: Path) -> AppFacts:
         buildpack_version=str(report.get("buildpack_version") or ""),
         startup_timeout=timeout,
         uses_sdk=uses_sdk,
+        other_processes=tuple((str(name), str(cmd)) for name, cmd in processes.items() if name != "web"),
     )

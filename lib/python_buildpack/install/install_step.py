@@ -273,6 +273,17 @@ class InstallSetup:
     projects: tuple[local_projects.LocalProject, ...]  # local projects the requirements install
 
 
+def build_environments(plan: BuildPlan, use_cache: bool, system: SystemDependencies
+                       ) -> tuple[dict[str, str], dict[str, str]]:
+    """pip's isolated environment, and the one of the app's own commands and hooks."""
+    home = python_runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
+    pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
+                                                       plan.cache_dir / "pip", use_cache))
+    command_env = build_environment.command_environment(
+        pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
+    return pip_env, command_env
+
+
 def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> InstallSetup:
     tools = tool_versions.tools_for(plan.version.version)
     installer_name = choose_installer(plan)
@@ -284,14 +295,10 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
                                    exposed_env=exposed_to_install(plan), installer=installer_name,
                                    projects=projects, manifest=plan.manifest)
-    home = python_runtime.InstalledRuntime(plan.version.version, slug_python_home(plan))
-    pip_env = system.apply(pip_install.pip_environment(plan.host_env, plan.app_env, home,
-                                                       plan.cache_dir / "pip", use_cache))
+    pip_env, command_env = build_environments(plan, use_cache, system)
     installer = Installer(installer_name, pip_env,
                           pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache),
                           system.requirements)
-    command_env = build_environment.command_environment(
-        pip_env, plan.app_env, plan.config.expose_environments_on_build, plan.app_dir)
     return InstallSetup(inputs, installer, command_env, projects)
 
 

@@ -19,6 +19,8 @@ export PYTHONIOENCODING="${{PYTHONIOENCODING:-UTF-8}}"
 export LANG="${{LANG:-C.UTF-8}}"
 # Packages live in the runtime's own site-packages, not in ~/.local.
 export PYTHONNOUSERSITE=1
+# Heroku-style commands (a Procfile's web line) listen on $PORT: the platform's port.
+if [ -n "${{LEANCLOUD_APP_PORT:-}}" ]; then export PORT="$LEANCLOUD_APP_PORT"; fi
 """
 
 

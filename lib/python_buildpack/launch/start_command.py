@@ -3,6 +3,7 @@ Tornado), or the app's `run:` command, and the release metadata bin/release prin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import shutil
@@ -10,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from python_buildpack.analysis import app_source, leanengine_yaml
+from python_buildpack.analysis import app_source
 from python_buildpack.analysis.leanengine_yaml import LeanEngineConfig
 from python_buildpack.launch import app_kind
 from python_buildpack.launch.app_kind import AppKind
@@ -88,10 +89,14 @@ def release_document(build_dir: Path) -> str:
 
 def release_facts(build_dir: Path) -> dict[str, Any]:
     """The web command and the platform settings of the compiled app in build_dir."""
-    app_dir, config = app_source.resolve_build_root(build_dir, leanengine_yaml.load(build_dir))
+    app_dir, config = app_source.resolve_config(build_dir)
     app = None if config.run else read_app_kind(build_dir)
+    build_root = build_root_of(build_dir, app_dir)
+    others = {name: web_command(dataclasses.replace(config, run=command), build_root)
+              for name, command in config.other_processes}
     document: dict[str, Any] = {
-        "default_process_types": {"web": web_command(config, build_root_of(build_dir, app_dir), app)},
+        # The web command, and the Procfile's other process types (worker, release, ...).
+        "default_process_types": {"web": web_command(config, build_root, app), **others},
         # Carried to the platform: its health check and function routing read these.
         "leanengine": {
             "startupTimeout": int(config.startup_timeout) if config.startup_timeout.is_integer()

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 # What a message reads of a stage's findings. The catalogue sits below every
 # stage, so it names their shapes, not their types (leanengine_yaml.BadValue,
-# procfile.WebProcess, pip_failures.Diagnosis fit them).
+# pip_failures.Diagnosis fit them).
 
 
 class BadValue(Protocol):
@@ -26,19 +26,6 @@ class BadValue(Protocol):
     def required(self) -> str: ...
     @property
     def found(self) -> Any: ...
-
-
-class WebProcess(Protocol):
-    @property
-    def line_number(self) -> int: ...
-    @property
-    def line(self) -> str: ...
-    @property
-    def command(self) -> str: ...
-    @property
-    def run(self) -> str: ...
-    @property
-    def run_line(self) -> str: ...
 
 
 class Diagnosis(Protocol):
@@ -198,35 +185,29 @@ def runtime_not_python(runtime: str) -> BuildpackError:
 # --- the app's source ---------------------------------------------------------
 
 
-_NO_ENTRY_POINT = "Found neither wsgi.py in the app's root nor a `run:` command in leanengine.yaml."
+_NO_ENTRY_POINT = ("Found neither wsgi.py in the app's root, nor a `run:` command in leanengine.yaml,"
+                   " nor a `web:` line in a Procfile.")
 
 
-def no_entry_point(procfile: WebProcess | None = None) -> BuildpackError:
-    if procfile is not None:
-        return _procfile_not_read(procfile)
+def no_entry_point() -> BuildpackError:
     return BuildpackError(
         "app::no-entry-point",
         "The app has no web entry point",
         _NO_ENTRY_POINT,
         "Add wsgi.py with a global WSGI callable named `application`, e.g.\n"
         "  from app import app\n  application = app\n"
-        "or set the start command in leanengine.yaml, e.g.\n  run: python app.py",
+        "or set the start command in leanengine.yaml, e.g.\n  run: python app.py\n"
+        "or in a Procfile (Heroku's convention), e.g.\n  web: gunicorn app:app --bind 0.0.0.0:$PORT",
     )
 
 
-def _procfile_not_read(procfile: WebProcess) -> BuildpackError:
-    if procfile.run != procfile.command:
-        how = "with $PORT replaced by $LEANCLOUD_APP_PORT (this platform's port variable)"
-    else:
-        how = "(it must listen on 0.0.0.0:$LEANCLOUD_APP_PORT, this platform's port variable)"
+def procfile_unreadable(reason: str) -> BuildpackError:
     return BuildpackError(
-        "app::no-entry-point",
-        "The app has no web entry point: this platform does not read the Procfile",
-        f"{_NO_ENTRY_POINT}\nThe app has a Procfile with a web process, which this platform"
-        f" never starts:\n  Procfile line {procfile.line_number}: {printable(procfile.line)}",
-        f"Start the same command from leanengine.yaml in the app's root, {how}:\n"
-        f"  {printable(procfile.run_line)}\n"
-        "or add wsgi.py with a global WSGI callable named `application` instead.",
+        "app::procfile-unreadable",
+        "The Procfile cannot be read",
+        f"Procfile: {reason}.",
+        "Write it as UTF-8 text, one `name: command` per line, e.g.\n"
+        "  web: gunicorn app:app --bind 0.0.0.0:$PORT",
     )
 
 
@@ -779,6 +760,52 @@ def command_failed(step: str, command: str, exit_code: int) -> BuildpackError:
         f"`{command}` exited with code {exit_code}; its output is above.",
         f"Fix the command in leanengine.yaml (`{step}:`) or what it runs. It runs with bash in"
         " the app's root, with the app's python and pip first on PATH.",
+    )
+
+
+def hook_failed(step: str, hook: str, exit_code: int, reason: str = "") -> BuildpackError:
+    why = f" ({reason})" if reason else "; its output is above"
+    return BuildpackError(
+        f"{step}::command-failed",
+        f"{hook} failed",
+        f"`{hook}` exited with code {exit_code}{why}.",
+        f"Fix {hook} (Heroku's hook), or move what it does to leanengine.yaml (`{step}:`). It runs"
+        " in the app's root, with bash when it is not executable, and the environment of the"
+        f" {step} commands.",
+    )
+
+
+def collectstatic_failed(doing: str, exit_code: int, lines: list[str]) -> BuildpackError:
+    quoted = [line for line in lines if line.strip()][-8:]
+    told = "\n".join(f"  {printable(line)}" for line in quoted)
+    return BuildpackError(
+        "build::collectstatic-failed",
+        "Django's collectstatic failed",
+        f"`python manage.py collectstatic --noinput` failed while {doing} (exit code {exit_code})."
+        + (f" Django says:\n{told}" if told else ""),
+        "Fix what Django names above (a missing file, a setting), run collectstatic on your machine"
+        " to check, or set DISABLE_COLLECTSTATIC=1 in the app's environment to skip it.",
+    )
+
+
+def nltk_unknown_corpora(names: Sequence[str], reason: str) -> BuildpackError:
+    return BuildpackError(
+        "nltk::unknown-corpus",
+        "nltk.txt names corpora that cannot be downloaded",
+        f"{', '.join(visible(name, 40) for name in names[:10])}: {reason}.",
+        "Use the package ids of NLTK's index (e.g. `punkt`, `stopwords`, `wordnet`), one per line;"
+        " NLTK_DATA_URL in the app's environment points the build at another index.",
+    )
+
+
+def nltk_download_failed(url: str, lines: list[str]) -> BuildpackError:
+    told = "\n".join(f"  {printable(line)}" for line in lines)
+    return BuildpackError(
+        "nltk::download-failed",
+        "The NLTK corpora of nltk.txt could not be downloaded",
+        f"NLTK's downloader failed with {without_credentials(url)}." + (f" It says:\n{told}" if told else ""),
+        "Check that the build can reach the index (NLTK_DATA_URL, the index.xml of an NLTK data"
+        " server), then build again.",
     )
 
 
