@@ -30,7 +30,7 @@ PIPFILE = "Pipfile"
 LOCKS = {"uv.lock": "uv", "poetry.lock": "poetry", "Pipfile.lock": "pipenv", "pylock.toml": "pylock"}
 MANIFEST_FILES = (REQUIREMENTS, PYPROJECT, *LOCKS, PIPFILE)
 # The file a lock is checked against: it must be uploaded with the lock.
-_DECLARED_IN = {"uv": PYPROJECT, "poetry": PYPROJECT, "pipenv": PIPFILE}
+DECLARED_IN = {"uv": PYPROJECT, "poetry": PYPROJECT, "pipenv": PIPFILE}
 LOCK_COMMANDS = {
     "uv": "uv lock",
     "poetry": "poetry lock",
@@ -53,7 +53,7 @@ class DependencyManifest:
         """The files whose content decides what is installed (the cache key)."""
         if self.manager == "requirements":
             return (REQUIREMENTS,)
-        declared = _DECLARED_IN.get(self.manager, PYPROJECT if self.manager != "none" else None)
+        declared = DECLARED_IN.get(self.manager, PYPROJECT if self.manager != "none" else None)
         names = [name for name in (self.lock, declared) if name]
         return tuple(names)
 
@@ -104,7 +104,7 @@ def _locked(
     project_python: str | None,
 ) -> DependencyManifest:
     manager = LOCKS[lock]
-    declared = _DECLARED_IN.get(manager)
+    declared = DECLARED_IN.get(manager)
     if declared and not _present(app_dir, declared):
         raise errors.lock_without_declaration(lock, declared, LOCK_COMMANDS[manager])
     document = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from python_buildpack.reporting import errors, output
-from python_buildpack.support import commands
+from python_buildpack.support import app_files, commands
 
 PRE_COMPILE = "bin/pre_compile"
 POST_COMPILE = "bin/post_compile"
@@ -28,13 +28,9 @@ _STEP = {PRE_COMPILE: "install", POST_COMPILE: "build"}
 
 def run_hook(name: str, app_dir: Path, env: Mapping[str, str]) -> bool:
     """Run the hook when the app has it; whether it ran."""
-    path = app_dir / name
-    if not path.exists() and not path.is_symlink():
+    path = app_files.app_file(app_dir, name)
+    if path is None:
         return False
-    if path.is_symlink() and not path.resolve().is_relative_to(app_dir.resolve()):
-        raise errors.link_leaves_app(name)
-    if not path.is_file():
-        raise errors.file_not_regular(name)
     output.heading(f"Running {name}")
     output.info(f"Heroku's hook; on LeanEngine the same goes in leanengine.yaml `{_EQUIVALENT[name]}`")
     # A hook uploaded without its executable bit (a zip, Windows) runs with bash.

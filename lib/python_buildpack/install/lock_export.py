@@ -18,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from python_buildpack.analysis import project_files
-from python_buildpack.analysis.dependency_manifest import LOCK_COMMANDS, DependencyManifest
+from python_buildpack.analysis.dependency_manifest import DECLARED_IN, LOCK_COMMANDS, DependencyManifest
 from python_buildpack.analysis.requirement_includes import logical_lines
 from python_buildpack.install import manager_tools
 from python_buildpack.reporting import errors, output
@@ -34,7 +34,6 @@ _STALE_SIGNS = {
     ),
     "pipenv": ("out-of-date", "out of date"),
 }
-_DECLARED_IN = {"uv": "pyproject.toml", "poetry": "pyproject.toml", "pipenv": "Pipfile"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def _run(
         text = "\n".join(told).lower()
         if any(sign.lower() in text for sign in _STALE_SIGNS.get(manifest.manager, ())):
             raise errors.lock_out_of_date(
-                lock, _DECLARED_IN[manifest.manager], LOCK_COMMANDS[manifest.manager], told
+                lock, DECLARED_IN[manifest.manager], LOCK_COMMANDS[manifest.manager], told
             ) from None
         raise errors.lock_unusable(lock, manager_tools.display_name(manifest.manager), told) from None
 

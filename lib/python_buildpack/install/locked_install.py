@@ -48,7 +48,11 @@ def install_lock(
                 f"Installing the project itself (editable, as {manifest.describe()} says it is a package)"
             )
             pip_install.install_project(installed, app_dir, env, installer)
-        extra = tuple(requirement for requirement in added if _name(requirement) not in locked.pins)
+        extra = tuple(
+            requirement
+            for requirement in added
+            if requirement_files.requirement_name(requirement) not in locked.pins
+        )
         constraints = Path(work) / "lock-constraints.txt"
         constraints.write_text(
             "".join(f"{name}=={version}\n" for name, version in sorted(locked.pins.items()))
@@ -109,7 +113,3 @@ def check_requirements_export(
         f"requirements.txt pins exactly what {manifest.lock} pins (it is its export):"
         " installing from the lock"
     )
-
-
-def _name(requirement: str) -> str | None:
-    return requirement_files.requirement_name(requirement)

@@ -11,6 +11,7 @@ and nothing of them reaches the slug.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import sys
@@ -148,8 +149,6 @@ def ensure(manager: str) -> ManagerTool:
 
 
 def _stamp(pins: Path) -> str:
-    import hashlib  # noqa: PLC0415 -- only here
-
     return hashlib.sha256(pins.read_bytes()).hexdigest()[:12]
 
 

@@ -94,6 +94,12 @@ def printable(value: str, limit: int = 300) -> str:
     return shown + ("…" if len(value) > limit else "")
 
 
+def told(who: str, lines: Iterable[str]) -> str:
+    """` {who} says:` and the lines, indented; "" when there are none."""
+    quoted = "\n".join(f"  {printable(line)}" for line in lines)
+    return f" {who} says:\n{quoted}" if quoted else ""
+
+
 def bullet_list(items: Iterable[str]) -> str:
     return "\n".join(f"  - {item}" for item in items)
 
@@ -448,12 +454,11 @@ def python_none_satisfies(specifier: str, origin: str, all_versions: list[str]) 
 
 
 def lock_out_of_date(lock: str, declared: str, command: str, lines: list[str]) -> BuildpackError:
-    told = "\n".join(f"  {printable(line)}" for line in lines[-6:])
     return BuildpackError(
         "lock::out-of-date",
         f"{lock} is out of date with {declared}",
         f"{declared} changed after {lock} was made, so the lock no longer says what to install."
-        + (f" The tool says:\n{told}" if told else ""),
+        + told("The tool", lines[-6:]),
         f"Run `{command}` and upload the new {lock}. (The build never re-resolves a lock by itself.)",
     )
 
@@ -469,11 +474,10 @@ def requirements_differ_from_lock(lock: str, differences: list[str]) -> Buildpac
 
 
 def lock_unusable(lock: str, tool: str, lines: list[str]) -> BuildpackError:
-    told = "\n".join(f"  {printable(line)}" for line in lines[-8:])
     return BuildpackError(
         "lock::unusable",
         f"{tool} could not read {lock}",
-        f"{tool} failed on the app's lock." + (f" It says:\n{told}" if told else ""),
+        f"{tool} failed on the app's lock." + told("It", lines[-8:]),
         f"Check {lock} with {tool} on your machine; regenerate it if it was edited by hand.",
     )
 
@@ -777,12 +781,11 @@ def hook_failed(step: str, hook: str, exit_code: int, reason: str = "") -> Build
 
 def collectstatic_failed(doing: str, exit_code: int, lines: list[str]) -> BuildpackError:
     quoted = [line for line in lines if line.strip()][-8:]
-    told = "\n".join(f"  {printable(line)}" for line in quoted)
     return BuildpackError(
         "build::collectstatic-failed",
         "Django's collectstatic failed",
         f"`python manage.py collectstatic --noinput` failed while {doing} (exit code {exit_code})."
-        + (f" Django says:\n{told}" if told else ""),
+        + told("Django", quoted),
         "Fix what Django names above (a missing file, a setting), run collectstatic on your machine"
         " to check, or set DISABLE_COLLECTSTATIC=1 in the app's environment to skip it.",
     )
@@ -799,11 +802,10 @@ def nltk_unknown_corpora(names: Sequence[str], reason: str) -> BuildpackError:
 
 
 def nltk_download_failed(url: str, lines: list[str]) -> BuildpackError:
-    told = "\n".join(f"  {printable(line)}" for line in lines)
     return BuildpackError(
         "nltk::download-failed",
         "The NLTK corpora of nltk.txt could not be downloaded",
-        f"NLTK's downloader failed with {without_credentials(url)}." + (f" It says:\n{told}" if told else ""),
+        f"NLTK's downloader failed with {without_credentials(url)}." + told("It", lines),
         "Check that the build can reach the index (NLTK_DATA_URL, the index.xml of an NLTK data"
         " server), then build again.",
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 from python_buildpack.reporting import errors
 
 
-def read_app_file(app_dir: Path, name: str, max_bytes: int) -> bytes | None:
-    """The file's first max_bytes + 1 bytes (more means: too large); None when absent."""
+def app_file(app_dir: Path, name: str) -> Path | None:
+    """The file, None when absent; an error when it leads out of the app or is no regular file."""
     path = app_dir / name
     if not path.exists() and not path.is_symlink():
         return None
@@ -18,5 +18,13 @@ def read_app_file(app_dir: Path, name: str, max_bytes: int) -> bytes | None:
         raise errors.link_leaves_app(name)
     if not path.is_file():
         raise errors.file_not_regular(name)
+    return path
+
+
+def read_app_file(app_dir: Path, name: str, max_bytes: int) -> bytes | None:
+    """The file's first max_bytes + 1 bytes (more means: too large); None when absent."""
+    path = app_file(app_dir, name)
+    if path is None:
+        return None
     with open(path, "rb") as handle:
         return handle.read(max_bytes + 1)
