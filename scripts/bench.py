@@ -250,9 +250,10 @@ def main() -> int:
         asgi = Bench(url, trials, fixture="fastapi-app")
         asgi_cold = asgi.cold()
         asgi_no_change = asgi.rebuilds(WORK / "caches" / "cold-fastapi-app-pip-1-0", None)
-        locked = Bench(url, trials, fixture="uv-app")
+        # uv, which a uv.lock gets by default (PYTHON_INSTALLER=pip would override it).
+        locked = Bench(url, trials, installer="uv", fixture="uv-app")
         locked_cold = locked.cold()
-        locked_warm = WORK / "caches" / "cold-uv-app-pip-1-0"
+        locked_warm = WORK / "caches" / "cold-uv-app-uv-1-0"
         locked_no_change = locked.rebuilds(locked_warm, None)
         locked_one_pin = locked.rebuilds(locked_warm, change_a_locked_version)
         system_rows = system_dependency_rows(url)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from helpers import (
     compile_app,
     copy_fixture,
     move_slug,
+    pyenv_prefix,
     start_slug,
     stop_with_sigterm,
     wait_for_http,
@@ -141,6 +144,42 @@ def test_an_unchanged_lock_restores_and_a_changed_pin_updates_in_place(mirror: R
     assert updated.returncode == 0, updated.output
     assert "Updating the cached dependencies in place: the lock or pyproject.toml changed" in updated.output
     assert installed_distributions(changed)["packaging"] == "26.3"
+
+
+def lock_again(app: Path, *arguments: str) -> None:
+    """`uv lock` with the real uv (the one in the test environment), on Python 3.12."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(app.parent), "UV_NO_CONFIG": "1",
+           "UV_CACHE_DIR": str(app.parent / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never", "UV_SYSTEM_CERTS": "1"}
+    python = pyenv_prefix("3.12.1") / "bin" / "python3.12"
+    subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "--python", str(python), *arguments],
+                   cwd=app, env=env, check=True, capture_output=True)
+
+
+def test_a_locked_package_app_updates_in_place_and_reinstalls_itself_only_when_changed(
+        mirror: RuntimeMirror, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert build(mirror, copy_fixture("uv-app", tmp_path / "one"), cache).returncode == 0
+    # Only uv.lock moves (packaging 26.4 -> 26.3): the project, as installed, is kept.
+    relocked = copy_fixture("uv-app", tmp_path / "two")
+    lock_again(relocked, "--upgrade-package", "packaging==26.3")
+    updated = build(mirror, relocked, cache)
+    assert updated.returncode == 0, updated.output
+    assert "Updating the cached dependencies in place: the lock or pyproject.toml changed\n" in updated.output
+    assert "The project itself is unchanged since the cached install: kept as installed" in updated.output
+    assert installed_distributions(relocked)["packaging"] == "26.3"
+    # pyproject.toml pins packaging and the lock follows: still in place, and the
+    # project is installed again, so its metadata names the new dependency.
+    pinned = copy_fixture("uv-app", tmp_path / "three")
+    pyproject = pinned / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"gunicorn==23.0.0",', '"gunicorn==23.0.0", "packaging==26.3",'))
+    lock_again(pinned)
+    repinned = build(mirror, pinned, cache)
+    assert repinned.returncode == 0, repinned.output
+    assert "Updating the cached dependencies in place" in repinned.output
+    assert "Installing the project itself (editable" in repinned.output
+    metadata = next(pinned.glob(".lean/python/lib/python3.12/site-packages/uv_app-*.dist-info/METADATA"))
+    assert "Requires-Dist: packaging==26.3" in metadata.read_text()
+    assert installed_distributions(pinned) == installed_distributions(relocked)
 
 
 def stale(app: Path, fixture: str) -> None:

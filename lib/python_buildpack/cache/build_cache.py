@@ -31,7 +31,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,13 +106,15 @@ class BuildCache:
             return None
         return layer if _layer_inputs(layer) == inputs.as_dict() else None
 
-    def find_update_base(self, inputs: LayerInputs, varying: str) -> Path | None:
-        """The newest layer whose inputs differ from these in `varying` only."""
-        wanted = {k: v for k, v in inputs.as_dict().items() if k != varying}
+    def find_update_base(self, inputs: LayerInputs, varying: Collection[str]
+                         ) -> tuple[Path, dict[str, Any]] | None:
+        """The newest layer whose inputs differ from these in `varying` only,
+        with its inputs (so the caller can tell which of them changed)."""
+        wanted = {k: v for k, v in inputs.as_dict().items() if k not in varying}
         for layer in self._complete_layers_newest_first():
             found = _layer_inputs(layer)
-            if found is not None and {k: v for k, v in found.items() if k != varying} == wanted:
-                return layer
+            if found is not None and {k: v for k, v in found.items() if k not in varying} == wanted:
+                return layer, found
         return None
 
     def _complete_layers_newest_first(self) -> list[Path]:

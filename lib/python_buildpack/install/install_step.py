@@ -57,29 +57,47 @@ def can_update_in_place(plan: BuildPlan) -> bool:
         requirement_files.plain_requirements(plan.app_dir) is not None
 
 
-def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, inputs: InstallInputs
-                         ) -> tuple[python_runtime.InstalledRuntime | None, bool]:
+@dataclass(frozen=True)
+class Restored:
+    """What the cache gave the install step."""
+    installed: python_runtime.InstalledRuntime | None  # None: install afresh
+    in_place: bool = False  # an older layer, to update
+    project_kept: bool = False  # that layer holds the app's own project as it is now
+
+
+def update_varying(plan: BuildPlan, projects: tuple[local_projects.LocalProject, ...]) -> tuple[str, ...]:
+    """The inputs an in-place update may differ in. A locked package app's own
+    project is installed again by every update, so its pyproject.toml (edited
+    with the lock) may change too; other local projects may not."""
+    if plan.manifest.is_package and all(project.path == plan.app_dir.resolve() for project in projects):
+        return ("requirements", "local_projects")
+    return ("requirements",)
+
+
+def restore_dependencies(plan: BuildPlan, build_cache: BuildCache, setup: InstallSetup) -> Restored:
     """The cached install layer when the install step's inputs are unchanged
-    (done), or one to update in place when only requirements.txt changed."""
+    (done), or one to update in place when only the requirements or the lock changed."""
+    inputs = setup.inputs
     layer = build_cache.find_install_layer(inputs)
     if layer is not None:
         installed = restore_layer(plan, build_cache, layer)
         if installed is not None:
             output.info("Restored Python and dependencies from the cache: install inputs unchanged")
             build_report.record_cache("dependencies", "restored: install inputs unchanged")
-            return installed, False
+            return Restored(installed)
     reasons = "; ".join(install_inputs.explain_changes(build_cache.last_install_inputs(), inputs))
-    base = build_cache.find_update_base(inputs, varying="requirements") if can_update_in_place(plan) \
-        else None
+    base = build_cache.find_update_base(inputs, varying=update_varying(plan, setup.projects)) \
+        if can_update_in_place(plan) else None
     if base is not None:
-        installed = restore_layer(plan, build_cache, base)
+        installed = restore_layer(plan, build_cache, base[0])
         if installed is not None:
             output.info(f"Updating the cached dependencies in place: {reasons}")
             build_report.record_cache("dependencies", f"updated in place: {reasons}")
-            return installed, True
+            return Restored(installed, in_place=True,
+                            project_kept=base[1].get("local_projects") == inputs.local_projects)
     output.info(f"Installing dependencies: {reasons}")
     build_report.record_cache("dependencies", f"installed: {reasons}")
-    return None, False
+    return Restored(None)
 
 
 def restore_layer(plan: BuildPlan, build_cache: BuildCache, layer: Path
@@ -160,7 +178,9 @@ class Installer:
 
 
 def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime, installer: Installer,
-                     command_env: Mapping[str, str], in_place: bool = False) -> None:
+                     command_env: Mapping[str, str], restored: Restored | None = None) -> None:
+    in_place = restored is not None and restored.in_place
+    keep_project = in_place and restored is not None and restored.project_kept
     output.heading("Updating dependencies" if in_place else "Installing dependencies")
     tools = tool_versions.tools_for(installed.version)
     pip_env = installer.pip_env
@@ -171,7 +191,7 @@ def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime
     roots: list[str] = []
     for step in plan.config.install:
         if isinstance(step, UseDefault):
-            roots = run_default_install(plan, installed, tools, installer)
+            roots = run_default_install(plan, installed, tools, installer, keep_project)
             if in_place:
                 pip_install.remove_orphans(installed, [*roots, *tool_versions.ASGI_SERVER_PROJECTS], pip_env)
         elif isinstance(step, Command):
@@ -181,12 +201,13 @@ def run_install_step(plan: BuildPlan, installed: python_runtime.InstalledRuntime
 
 
 def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
-                        tools: tool_versions.ToolVersions, installer: Installer) -> list[str]:
+                        tools: tool_versions.ToolVersions, installer: Installer,
+                        keep_project: bool = False) -> list[str]:
     """pip (upgraded only when too old), then one resolver run for the app's
     requirements, the line's setuptools/wheel and the web server. Returns the
     requirements that were asked for (plain ones only)."""
     if plan.manifest.manager in (*locked_install.LOCK_MANAGERS, "pyproject"):
-        return run_project_install(plan, installed, tools, installer)
+        return run_project_install(plan, installed, tools, installer, keep_project)
     named = requirement_files.requirement_names(plan.app_dir)
     companions = tools.companion_requirements(named)
     from_hooks = [requirement for requirement in installer.hook_requirements
@@ -205,9 +226,11 @@ def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRunt
 
 
 def run_project_install(plan: BuildPlan, installed: python_runtime.InstalledRuntime,
-                        tools: tool_versions.ToolVersions, installer: Installer) -> list[str]:
+                        tools: tool_versions.ToolVersions, installer: Installer,
+                        keep_project: bool = False) -> list[str]:
     """A lock, installed exactly, or a pyproject.toml without one; then what the
-    build adds (each unless the app's own dependencies have it)."""
+    build adds (each unless the app's own dependencies have it). keep_project:
+    the environment being updated holds the project as it is now."""
     pip_install.ensure_build_tools(installed, tools, [], installer.pip_env)
     added = [*tools.companion_requirements(set()), *installer.hook_requirements]
     if plan.config.run is None:
@@ -219,7 +242,7 @@ def run_project_install(plan: BuildPlan, installed: python_runtime.InstalledRunt
         locked_install.install_pyproject(plan.app_dir, installed, installer.name, dict(installer.env), added)
         return [*named, *added]
     return locked_install.install_lock(
-        plan.manifest, plan.app_dir, installed, added=added,
+        plan.manifest, plan.app_dir, installed, added=added, keep_project=keep_project,
         installer_env=(installer.name, dict(installer.pip_env), dict(installer.uv_env)))
 
 
@@ -306,14 +329,15 @@ def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup:
                          ) -> python_runtime.InstalledRuntime:
     """The install step through its cache layer (None: BUILD_NO_CACHE)."""
     inputs, installer, command_env = setup.inputs, setup.installer, setup.command_env
-    installed, in_place = restore_dependencies(plan, build_cache, inputs) if build_cache else (None, False)
-    if installed is not None and not in_place:
+    restored = restore_dependencies(plan, build_cache, setup) if build_cache else Restored(None)
+    installed = restored.installed
+    if installed is not None and not restored.in_place:
         return installed
     installed = installed or install_python(plan, use_cache=build_cache is not None)
     skip = (slug_layout.SLUG_DIR,)
     watched = watched_directories(plan, setup.projects)
     before = [file_snapshot.snapshot(directory, skip) for directory in watched]
-    run_install_step(plan, installed, installer, command_env, in_place)
+    run_install_step(plan, installed, installer, command_env, restored)
     make_editables_movable(plan, installed)
     written = [path for directory, state in zip(watched, before)
                for path in file_snapshot.changed_files(state, directory, skip)]

@@ -32,9 +32,12 @@ def install_lock(
     *,
     installer_env: tuple[str, dict[str, str], dict[str, str]],
     added: list[str],
+    keep_project: bool = False,
 ) -> list[str]:
     """Install the lock, the project and `added`; returns what was installed on
-    purpose: the lock's and the project's names, and the added requirements."""
+    purpose: the lock's and the project's names, and the added requirements.
+    keep_project: an in-place update of an environment that already holds the
+    project, unchanged (its build costs a second; its pins changed, not it)."""
     installer, pip_env, uv_env = installer_env
     env = uv_env if installer == "uv" else pip_env
     with tempfile.TemporaryDirectory(prefix="lock-export-") as work:
@@ -43,7 +46,9 @@ def install_lock(
             check_requirements_export(manifest, app_dir, locked)
         output.info(f"Installing exactly {manifest.describe()}: {len(locked.pins)} packages, hashes checked")
         pip_install.install_locked(installed, locked.path, app_dir, env, installer)
-        if manifest.is_package:
+        if manifest.is_package and keep_project:
+            output.info("The project itself is unchanged since the cached install: kept as installed")
+        elif manifest.is_package:
             output.info(
                 f"Installing the project itself (editable, as {manifest.describe()} says it is a package)"
             )
