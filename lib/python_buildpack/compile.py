@@ -41,11 +41,12 @@ def report_version_choice(plan: BuildPlan) -> None:
         output.warning(title, detail)
 
 
-def run_build_step(plan: BuildPlan, command_env: Mapping[str, str]) -> None:
+def run_build_step(plan: BuildPlan, command_env: Mapping[str, str], build_cache: BuildCache) -> None:
     build_commands = [step for step in plan.config.build if isinstance(step, Command)]
     if not build_commands:
         return
     output.heading("Running the build commands")
+    build_cache.unshare_linked("the build commands run")
     for command in build_commands:
         hooks.run_command("build", command, plan.app_dir, command_env)
 
@@ -220,10 +221,12 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     nltk_data.provide(plan.app_dir, plan.build_dir, installed, setup.command_env,
                       cache_dir=plan.cache_dir if use_cache else None,
                       url=setting(nltk_data.URL_SETTING, plan.host_env, plan.app_env))
-    run_build_step(plan, setup.command_env)
+    run_build_step(plan, setup.command_env, build_cache)
     if collectstatic.wanted(plan.app_dir, installed, plan.config,
                             setting(collectstatic.SWITCH, {}, plan.app_env)):
         collectstatic.collect(plan.app_dir, installed, setup.command_env)
+    if compile_hooks.has_hook(compile_hooks.POST_COMPILE, plan.app_dir):
+        build_cache.unshare_linked(f"{compile_hooks.POST_COMPILE} runs")
     compile_hooks.run_hook(compile_hooks.POST_COMPILE, plan.app_dir, setup.command_env)
     output.heading("Writing the start command")
     app = find_app_kind(plan, installed, setup, build_cache if use_cache else None)
@@ -233,7 +236,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     check_functions_mode(plan, installed, setup.command_env, app)
     report.smoke_check = check_the_app_starts(plan, report.web_command, setup.inputs.digest(),
                                               build_cache if use_cache else None)
-    os_needs.record(plan.build_dir)  # what bin/image's base check needs from the OS
+    os_needs.record(plan.build_dir, build_cache if use_cache else None)  # for bin/image's base check
     report.slug_size_bytes = file_snapshot.directory_size(build_dir)
     report.outcome = "succeeded"
 

@@ -67,8 +67,73 @@ def test_nothing_changed_restores_and_the_restored_slug_serves_after_a_move(
     app, result = build(mirror.url, source, tmp_path, cache)
     assert RESTORED in result.output
     assert "-----> Installing" not in result.output
+    # Restored as hard links to the layer's files (a link costs less than a copy) ...
+    flask_init = "lib/python3.12/site-packages/flask/__init__.py"
+    (layer,) = (cache / "python-buildpack" / "layers" / "install").iterdir()
+    assert (app / ".lean/python" / flask_init).stat().st_ino == (layer / "python" / flask_init).stat().st_ino
     slug = move_slug(app, tmp_path / "moved")
     serves(slug, tmp_path / "web.log", "Hello from Flask on Python 3.12\n")
+    # ... yet a platform that tars the slug gets plain files, no link entries.
+    listing = subprocess.run(["tar", "-cf", "-", "-C", str(slug), "."], capture_output=True, check=True).stdout
+    members = subprocess.run(["tar", "-tvf", "-"], input=listing, capture_output=True, check=True).stdout
+    assert members
+    assert not [line for line in members.splitlines() if line.startswith(b"h")]
+    # A file written in place through the slug writes the layer too: the next
+    # build finds the layer changed and installs afresh rather than restore it.
+    with open(slug / ".lean/python" / flask_init, "a") as linked:
+        linked.write("# written in place after the build\n")
+    third, after = build(mirror.url, source, tmp_path, cache)
+    assert "changed since it was saved" in after.output, after.output
+    assert RESTORED not in after.output
+    assert "written in place" not in (third / ".lean/python" / flask_init).read_text()
+
+
+def tree_digest(tree: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(tree.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# The install command edits a package file (before the layer is saved: the
+# layer holds its result); the build command checks that it got the layer as
+# saved, then edits one package file in place and deletes another.
+WRITES_INTO_PACKAGES = """\
+install:
+  - use: default
+  - python -c "import werkzeug, pathlib; f = pathlib.Path(werkzeug.__file__); f.write_text(f.read_text() + '# install step\\n')"
+build:
+  - >-
+    python -c "import flask, werkzeug, pathlib, sys;
+    d = pathlib.Path(flask.__file__).parent;
+    ('# build step' in (d / '__init__.py').read_text() or not (d / 'py.typed').exists()
+    or pathlib.Path(werkzeug.__file__).read_text().count('# install step') != 1)
+    and sys.exit('the packages were changed before the build');
+    open(d / '__init__.py', 'a').write('# build step\\n'); (d / 'py.typed').unlink()"
+"""
+
+
+def test_build_commands_that_change_restored_packages_leave_the_cache_as_it_was(
+    mirror: RuntimeMirror, tmp_path: Path
+) -> None:
+    source = copy_fixture("flask-app", tmp_path / "src")
+    (source / "leanengine.yaml").write_text(WRITES_INTO_PACKAGES)
+    cache = tmp_path / "cache"
+    first, _ = build(mirror.url, source, tmp_path, cache, SMOKE_CHECK="0")
+    (layer,) = (cache / "python-buildpack" / "layers" / "install").iterdir()
+    saved = tree_digest(layer)
+    site = "lib/python3.12/site-packages/flask"
+    assert "# build step" in (first / ".lean/python" / site / "__init__.py").read_text()
+    assert "# build step" not in (layer / "python" / site / "__init__.py").read_text()
+    # Restored: the build command (which fails on a changed layer) sees the original again.
+    second, result = build(mirror.url, source, tmp_path, cache, SMOKE_CHECK="0")
+    assert RESTORED in result.output
+    assert "before the build commands run, so that these cannot change the cache" in result.output
+    assert tree_digest(layer) == saved
+    assert not (second / ".lean/python" / site / "py.typed").exists()
+    assert (layer / "python" / site / "py.typed").exists()
+    assert "# install step" in (layer / "python" / site / "../werkzeug/__init__.py").read_text()
 
 
 def test_files_written_by_install_commands_come_back_with_the_layer(

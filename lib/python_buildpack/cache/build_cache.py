@@ -7,8 +7,9 @@ Layout of ``CACHE_DIR/python-buildpack``::
     pip/                   pip's own download and wheel cache, kept across invalidations
     layers/install/<key>/  the install step's result: python/ (the runtime with the
                            app's packages), app-files/ (files install commands wrote
-                           into the app), metadata.json (the inputs), complete
-    layers/system/<key>/   the unpacked system packages: tree/, complete
+                           into the app), metadata.json (the inputs), files.json
+                           (python/'s sizes and times, see linked_trees.py), complete
+    layers/system/<key>/   the unpacked system packages: tree/, files.json, complete
     apt/                   apt's package lists and downloaded .deb files (debian_packages.py)
     last-install.json      the inputs of the last successful install step (for "why")
     smoke-checks-passed.json  digests of builds whose smoke check passed (see smoke_check.py)
@@ -17,7 +18,9 @@ Layout of ``CACHE_DIR/python-buildpack``::
     logs/                  the step logs of the last builds
 
 A layer is written beside and renamed into place only after its step
-succeeded, under an exclusive lock; restores take a shared lock. Anything
+succeeded, under an exclusive lock; restores take a shared lock. Layers go
+into the slug, and from it into the cache, as hard links where they can
+(linked_trees.py says what keeps them intact). Anything
 unreadable, half-written or from another format or architecture is discarded
 with a notice; the cache never fails a build.
 """
@@ -35,12 +38,14 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from python_buildpack.cache import linked_trees
 from python_buildpack.reporting import output
 from python_buildpack.support import commands, partial_files
 
 # Bump when a layer's layout or meaning changes: older caches are discarded.
 # 2: editable installs relative to the slug; local projects keyed.
-LAYER_FORMAT = 2
+# 3: layers are linked into the slug and record their files (files.json).
+LAYER_FORMAT = 3
 _KEEP_LAYERS = 3
 _SMOKE_PASSED = "smoke-checks-passed.json"  # digests of app states whose smoke check passed
 _KEEP_SMOKE_KEYS = 20
@@ -59,6 +64,30 @@ class BuildCache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.layers = root / "layers" / "install"
+        self.linked: list[Path] = []  # trees in the slug that share their files with a layer
+
+    def _link_out(self, source: Path, destination: Path, slug_tree: Path) -> None:
+        """A tree from a layer into the slug, or from the slug into a layer."""
+        if linked_trees.link_or_copy(source, destination) and slug_tree not in self.linked:
+            self.linked.append(slug_tree)
+
+    def _intact(self, layer: Path, tree: str) -> bool:
+        if linked_trees.matches_manifest(layer / tree, layer / linked_trees.MANIFEST):
+            return True
+        output.info(f"The cached layer {layer.name} changed since it was saved (a file written"
+                    " through the slug of an earlier build?): not restoring it")
+        return False
+
+    def unshare_linked(self, before: str) -> None:
+        """Give the slug private copies of the trees it shares with layers, before
+        commands that may write into them in place (the app's own)."""
+        trees = [tree for tree in self.linked if tree.is_dir()]
+        if trees:
+            output.info(f"Copying the cached layers in the slug before {before}, so that these"
+                        " cannot change the cache")
+        for tree in trees:
+            linked_trees.unshare(tree)
+        self.linked.clear()
 
     # --- locking and validation ---------------------------------------------------
 
@@ -126,10 +155,12 @@ class BuildCache:
             if not (layer / _COMPLETE).is_file():
                 return None
             metadata = json.loads((layer / "metadata.json").read_text())
+            if not self._intact(layer, "python"):
+                return None
             if python_home.exists():
                 shutil.rmtree(python_home)
             python_home.parent.mkdir(parents=True, exist_ok=True)
-            _copy_tree(layer / "python", python_home)
+            self._link_out(layer / "python", python_home, python_home)
             app_files = layer / "app-files"
             if app_files.is_dir():
                 _copy_contents(app_files, app_dir)
@@ -157,7 +188,8 @@ class BuildCache:
     def _save_install_locked(self, inputs: LayerInputs, python_home: Path, app_dir: Path,
                              app_files: list[Path]) -> None:
         def fill(staging: Path) -> None:
-            _copy_tree(python_home, staging / "python")
+            self._link_out(python_home, staging / "python", python_home)
+            linked_trees.write_manifest(staging / "python", staging / linked_trees.MANIFEST)
             for path in app_files:
                 target = staging / "app-files" / path.relative_to(app_dir)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,10 +209,11 @@ class BuildCache:
             return False
 
         def fill(staging: Path) -> None:
-            _copy_tree(python_home, staging / "python")
+            self._link_out(python_home, staging / "python", python_home)
+            linked_trees.write_manifest(staging / "python", staging / linked_trees.MANIFEST)
             for kept in ("app-files", "metadata.json"):
                 if (layer / kept).exists():
-                    _copy_tree(layer / kept, staging / kept)
+                    linked_trees.copy_tree(layer / kept, staging / kept)
 
         try:
             with self.locked(exclusive=True):
@@ -237,11 +270,11 @@ class BuildCache:
         """Copy a tree layer to target; False if it vanished or cannot be copied."""
         try:
             with self.locked(exclusive=False):
-                if not (layer / _COMPLETE).is_file():
+                if not (layer / _COMPLETE).is_file() or not self._intact(layer, "tree"):
                     return False
                 shutil.rmtree(target, ignore_errors=True)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _copy_tree(layer / "tree", target)
+                self._link_out(layer / "tree", target, target)
                 os.utime(layer / _COMPLETE)
         except (OSError, commands.CommandFailed):
             shutil.rmtree(target, ignore_errors=True)
@@ -253,12 +286,16 @@ class BuildCache:
         layers = self.root / "layers" / kind
         try:
             with self.locked(exclusive=True):
-                _publish(layers, key, lambda staging: _copy_tree(source, staging / "tree"))
+                _publish(layers, key, lambda staging: self._save_tree(source, staging))
                 for old in _complete_newest_first(layers)[_KEEP_LAYERS:]:
                     shutil.rmtree(old, ignore_errors=True)
         except (OSError, commands.CommandFailed) as exc:
             output.warning("The build cache could not be saved; the next build will start afresh",
                            str(exc))
+
+    def _save_tree(self, source: Path, staging: Path) -> None:
+        self._link_out(source, staging / "tree", source)
+        linked_trees.write_manifest(staging / "tree", staging / linked_trees.MANIFEST)
 
     def _prune(self) -> None:
         for old in self._complete_layers_newest_first()[_KEEP_LAYERS:]:
@@ -297,12 +334,6 @@ def _layer_inputs(layer: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if isinstance(found, dict) else None
-
-
-def _copy_tree(source: Path, destination: Path) -> None:
-    # cp keeps links and modes and is several times faster than shutil.copytree
-    # on thousands of small files; --reflink shares blocks where the filesystem can.
-    commands.capture(["cp", "-a", "--reflink=auto", str(source), str(destination)])
 
 
 def _copy_contents(source: Path, destination: Path) -> None:

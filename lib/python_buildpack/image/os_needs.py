@@ -14,12 +14,14 @@ files in batches; dpkg's file lists name the packages.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from python_buildpack.support import commands, partial_files
 
@@ -38,6 +40,15 @@ _BATCH = 200
 _OPTIONAL_MODULES = {"tkinter", "nis", "readline", "curses", "curses_panel", "dbm", "gdbm"}
 _ELF_MAGIC = b"\x7fELF"
 _DPKG_INFO = Path("/var/lib/dpkg/info")
+_MEMO_NAME = "os-needs"
+
+
+class Memo(Protocol):
+    """Documents remembered by key (the build cache)."""
+
+    def recall(self, name: str, key: str) -> dict[str, Any] | None: ...
+
+    def remember(self, name: str, key: str, document: dict[str, Any]) -> None: ...
 
 
 def architecture() -> str:
@@ -45,24 +56,39 @@ def architecture() -> str:
     return _ARCHITECTURES.get(machine, machine)
 
 
-def _elf_files(slug: Path) -> tuple[list[Path], set[str]]:
-    elves, names = [], set()
+def _elf_files(slug: Path) -> tuple[list[tuple[str, int, int]], set[str]]:
+    """(path, size, mtime_ns) of each ELF file, and the names of the shared
+    objects the slug ships (sonames it needs that it ships itself are fine)."""
+    elves, shipped = [], set()
     for directory, subdirectories, files in os.walk(slug):
         subdirectories.sort()
         for name in sorted(files):
-            names.add(name)
-            path = Path(directory) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            if ".so" not in name and not os.access(path, os.X_OK):
-                continue
-            try:
-                with open(path, "rb") as handle:
-                    if handle.read(4) == _ELF_MAGIC:
-                        elves.append(path)
-            except OSError:
-                continue
-    return elves, names
+            if ".so" in name:
+                shipped.add(name)
+            path = os.path.join(directory, name)
+            status = os.lstat(path)
+            if stat.S_ISREG(status.st_mode) and (".so" in name or status.st_mode & 0o111) and _is_elf(path):
+                elves.append((path, status.st_size, status.st_mtime_ns))
+    return elves, shipped
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == _ELF_MAGIC
+    except OSError:
+        return False
+
+
+def _memo_key(slug: Path, elves: list[tuple[str, int, int]], shipped: set[str]) -> str:
+    """What the needs depend on: the ELF files as they are, the shared objects
+    shipped, and the host's package lists (dpkg's info directory changes with them)."""
+    digest = hashlib.sha256(str(os.stat(_DPKG_INFO).st_mtime_ns if _DPKG_INFO.is_dir() else 0).encode())
+    prefix = len(str(slug))
+    for path, size, mtime in elves:
+        digest.update(f"{path[prefix:]}\0{size}\0{mtime}\n".encode())
+    digest.update("\0".join(sorted(shipped)).encode())
+    return digest.hexdigest()
 
 
 def _optional(path: Path) -> bool:
@@ -114,8 +140,21 @@ def _packages_of(sonames: set[str]) -> dict[str, str]:
     return found
 
 
-def find_needs(slug: Path) -> dict[str, Any]:
+def find_needs(slug: Path, memo: Memo | None = None) -> dict[str, Any]:
+    """The needs; memo remembers them by what they depend on, as reading every
+    ELF file and dpkg's lists costs a third of a second on each build."""
     elves, shipped = _elf_files(slug)
+    key = _memo_key(slug, elves, shipped) if memo else ""
+    known = memo.recall(_MEMO_NAME, key) if memo else None
+    if known is not None:
+        return known
+    needs = _needs_of([Path(path) for path, _size, _mtime in elves], shipped)
+    if memo:
+        memo.remember(_MEMO_NAME, key, needs)
+    return needs
+
+
+def _needs_of(elves: list[Path], shipped: set[str]) -> dict[str, Any]:
     needed, optional, glibc = _read_elves(elves)
     packages = _packages_of({name for name in needed | optional if name not in shipped})
     return {
@@ -126,11 +165,11 @@ def find_needs(slug: Path) -> dict[str, Any]:
     }
 
 
-def record(build_dir: Path) -> None:
+def record(build_dir: Path, memo: Memo | None = None) -> None:
     """Write `.lean/os-needs.json`; never fails a build (bin/image finds the needs
     itself when the file is missing)."""
     with contextlib.suppress(OSError):
-        partial_files.write_json_atomically(build_dir / NEEDS_FILE, find_needs(build_dir))
+        partial_files.write_json_atomically(build_dir / NEEDS_FILE, find_needs(build_dir, memo))
 
 
 def read_needs(slug: Path) -> dict[str, Any]:

@@ -26,6 +26,10 @@ _EQUIVALENT = {PRE_COMPILE: "install:", POST_COMPILE: "build:"}
 _STEP = {PRE_COMPILE: "install", POST_COMPILE: "build"}
 
 
+def has_hook(name: str, app_dir: Path) -> bool:
+    return app_files.app_file(app_dir, name) is not None
+
+
 def run_hook(name: str, app_dir: Path, env: Mapping[str, str]) -> bool:
     """Run the hook when the app has it; whether it ran."""
     path = app_files.app_file(app_dir, name)

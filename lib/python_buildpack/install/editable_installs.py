@@ -104,10 +104,7 @@ def _is_under(path: str, root: str) -> bool:
 
 def _rewrite(site_packages: Path, path: Path, content: str) -> None:
     data = content.encode(errors="surrogateescape")
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.chmod(temporary, path.stat().st_mode)
-    os.replace(temporary, path)
+    _replace(path, data)
     if path.suffix == ".py":  # the old bytecode would win over the edited source
         for stale in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
             stale.unlink()
@@ -123,5 +120,14 @@ def _update_record(site_packages: Path, path: Path, data: bytes) -> None:
         for index, line in enumerate(lines):
             if line.split(",", 1)[0] == name:
                 lines[index] = f"{name},sha256={digest},{len(data)}\n"
-                record.write_text("".join(lines), errors="surrogateescape")
+                _replace(record, "".join(lines).encode(errors="surrogateescape"))
                 return
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """A new file renamed over the old one, never a write in place: the old one
+    may be a hard link into the cache's install layer (cache/linked_trees.py)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.chmod(temporary, path.stat().st_mode)
+    os.replace(temporary, path)
