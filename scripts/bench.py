@@ -214,9 +214,12 @@ def machine() -> str:
             f"{platform.machine()}")
 
 
-def row(name: str, times: list[float]) -> str:
+def row(name: str, times: list[float], baseline: float | None = None) -> str:
+    """A table row; with the baseline's median, the ratio to it (below 1: faster than
+    what a user would type)."""
+    ratio = f" {statistics.median(times) / baseline:.2f} |" if baseline else " |"
     return (f"| {name} | {statistics.median(times):.2f} s | {min(times):.2f} s | {max(times):.2f} s "
-            f"| {len(times)} |")
+            f"| {len(times)} |{ratio}")
 
 
 def main() -> int:
@@ -260,24 +263,25 @@ def main() -> int:
     baseline = bench.baseline(pyenv_prefix("3.12.1") / "bin" / "python3.12", WORK / "baseline-pip-cache")
     slug = WORK / "builds" / "app-pip-1"
     images = image_rows(WORK / "builds" / "app-pip-2", trials)
+    base = statistics.median(baseline)
     table = [
-        "| scenario | median | min | max | runs |",
-        "|---|---|---|---|---|",
-        row("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold),
-        row("cold build with `SMOKE_CHECK=0` (what the smoke check costs)", cold_without_smoke),
-        row("rebuild, nothing changed", no_change),
-        row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more),
-        row("rebuild after changing .python-version 3.12 -> 3.11", other_python),
-        row("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline),
-        row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold),
-        row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more),
-        row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
-        row("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold),
-        row("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change),
-        row("`fixtures/uv-app` (`uv.lock`, installed with uv): cold build", locked_cold),
-        row("`fixtures/uv-app` (`uv.lock`): rebuild, nothing changed", locked_no_change),
+        "| scenario | median | min | max | runs | median / baseline |",
+        "|---|---|---|---|---|---|",
+        row("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold, base),
+        row("cold build with `SMOKE_CHECK=0` (what the smoke check costs)", cold_without_smoke, base),
+        row("rebuild, nothing changed", no_change, base),
+        row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more, base),
+        row("rebuild after changing .python-version 3.12 -> 3.11", other_python, base),
+        row("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline, base),
+        row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold, base),
+        row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more, base),
+        row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python, base),
+        row("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold, base),
+        row("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change, base),
+        row("`fixtures/uv-app` (`uv.lock`, installed with uv): cold build", locked_cold, base),
+        row("`fixtures/uv-app` (`uv.lock`): rebuild, nothing changed", locked_no_change, base),
         row("`fixtures/uv-app` (`uv.lock`): rebuild after one locked version changed"
-            " (packaging 26.4 -> 26.3)", locked_one_pin),
+            " (packaging 26.4 -> 26.3)", locked_one_pin, base),
         *images,
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "
