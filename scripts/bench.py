@@ -264,24 +264,28 @@ def main() -> int:
     slug = WORK / "builds" / "app-pip-1"
     images = image_rows(WORK / "builds" / "app-pip-2", trials)
     base = statistics.median(baseline)
+
+    def at(name: str, times: list[float]) -> str:
+        return row(name, times, base)
+
     table = [
         "| scenario | median | min | max | runs | median / baseline |",
         "|---|---|---|---|---|---|",
-        row("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold, base),
-        row("cold build with `SMOKE_CHECK=0` (what the smoke check costs)", cold_without_smoke, base),
-        row("rebuild, nothing changed", no_change, base),
-        row(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more, base),
-        row("rebuild after changing .python-version 3.12 -> 3.11", other_python, base),
-        row("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline, base),
-        row("with `PYTHON_INSTALLER=uv`: cold build", uv_cold, base),
-        row(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more, base),
-        row("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python, base),
-        row("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold, base),
-        row("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change, base),
-        row("`fixtures/uv-app` (`uv.lock`, installed with uv): cold build", locked_cold, base),
-        row("`fixtures/uv-app` (`uv.lock`): rebuild, nothing changed", locked_no_change, base),
-        row("`fixtures/uv-app` (`uv.lock`): rebuild after one locked version changed"
-            " (packaging 26.4 -> 26.3)", locked_one_pin, base),
+        at("cold build (empty cache; runtime from the local mirror, packages from PyPI)", cold),
+        at("cold build with `SMOKE_CHECK=0` (what the smoke check costs)", cold_without_smoke),
+        at("rebuild, nothing changed", no_change),
+        at(f"rebuild after adding `{EXTRA_REQUIREMENT}` to requirements.txt", one_more),
+        at("rebuild after changing .python-version 3.12 -> 3.11", other_python),
+        at("baseline: `python3.12 -m venv` + `pip install -r requirements.txt`, warm pip cache", baseline),
+        at("with `PYTHON_INSTALLER=uv`: cold build", uv_cold),
+        at(f"with `PYTHON_INSTALLER=uv`: rebuild after adding `{EXTRA_REQUIREMENT}`", uv_one_more),
+        at("with `PYTHON_INSTALLER=uv`: rebuild after changing .python-version to 3.11", uv_other_python),
+        at("`fixtures/fastapi-app` (ASGI): cold build (the kind found, uvicorn added)", asgi_cold),
+        at("`fixtures/fastapi-app` (ASGI): rebuild, nothing changed (the kind remembered)", asgi_no_change),
+        at("`fixtures/uv-app` (`uv.lock`, installed with uv): cold build", locked_cold),
+        at("`fixtures/uv-app` (`uv.lock`): rebuild, nothing changed", locked_no_change),
+        at("`fixtures/uv-app` (`uv.lock`): rebuild after one locked version changed"
+            " (packaging 26.4 -> 26.3)", locked_one_pin),
         *images,
     ]
     sizes = (f"Slug of the cold build: {size_mb(slug):.1f} MB, of which the Python runtime with the "

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 from helpers import http_server
-from python_buildpack.image import http_transport, registry
-from python_buildpack.image.http_transport import Transport, TransportError
+from python_buildpack.image import registry
 from python_buildpack.reporting import errors
+from python_buildpack.support import http_transport
+from python_buildpack.support.http_transport import Transport, TransportError
 
 
 class _Seen:

@@ -25,8 +25,8 @@ from typing import Any
 from python_buildpack.image import auth
 from python_buildpack.image.auth import Credentials
 from python_buildpack.image.blobs import Blob
-from python_buildpack.image.http_transport import Response, Transport, TransportError
 from python_buildpack.reporting import errors, output
+from python_buildpack.support.http_transport import Response, Transport, TransportError
 
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 MANIFEST_TYPES = ", ".join(

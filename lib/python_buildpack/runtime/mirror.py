@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
 from python_buildpack.reporting import errors, output
 from python_buildpack.support import partial_files
+from python_buildpack.support.http_transport import Transport, TransportError
 
 MANIFEST_NAME = "manifest.json"
 _CONNECT_TIMEOUT = 10
@@ -45,21 +41,11 @@ class RuntimeEntry:
     size: int | None = None
 
 
-def _session() -> requests.Session:
-    retry = Retry(
-        total=4,
-        connect=4,
-        read=4,
-        status=4,
-        backoff_factor=0.5,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=("GET",),
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=retry))
-    session.mount("https://", HTTPAdapter(max_retries=retry))
-    return session
+# A busy or restarting mirror is asked again, waiting longer each time; a 404
+# or a bad body is not (the download as a whole is retried: Mirror.download).
+_RETRIED_STATUSES = (429, 500, 502, 503, 504)
+_REQUEST_RETRIES = 4
+_BACKOFF_SECONDS = 0.5
 
 
 def read_timeout(host_env: Mapping[str, str]) -> float:
@@ -83,8 +69,8 @@ class Mirror:
             raise errors.mirror_bad_url(url)
         self.base = url if url.endswith("/") else url + "/"
         self.scheme = scheme
-        self.timeout = (_CONNECT_TIMEOUT, timeout)
-        self._session = _session() if scheme != "file" else None
+        # Any CA the system trusts (a proxy in front of the mirror may use its own).
+        self._transport = Transport(None, _CONNECT_TIMEOUT, timeout) if scheme != "file" else None
 
     def url_of(self, relative: str) -> str:
         if "\0" in urllib.parse.unquote(relative):  # no file or URL has one; paths raise on it
@@ -156,7 +142,7 @@ class Mirror:
         return data
 
     def _stream(self, url: str) -> Any:
-        if self._session is None:
+        if self._transport is None:
             return self._stream_file(url)
         return self._stream_http(url)
 
@@ -169,14 +155,32 @@ class Mirror:
             raise errors.mirror_unreachable(url, exc.strerror or str(exc)) from exc
 
     def _stream_http(self, url: str) -> Any:
-        session = self._session or _session()
+        response = self._get(url)
         try:
-            with session.get(url, timeout=self.timeout, stream=True) as response:
-                if response.status_code != 200:
-                    raise errors.mirror_http_error(url, response.status_code)
-                yield from response.iter_content(_CHUNK)
-        except requests.RequestException as exc:
+            if response.status != 200:
+                raise errors.mirror_http_error(url, response.status)
+            yield from response.iter_chunks(_CHUNK)
+        except TransportError as exc:
             raise errors.mirror_unreachable(url, _reason(exc)) from exc
+        finally:
+            response.close()
+
+    def _get(self, url: str) -> Any:
+        """GET, asked again after a refused or dropped connection or a busy answer."""
+        transport = self._transport or Transport(None, _CONNECT_TIMEOUT, _READ_TIMEOUT)
+        for attempt in range(_REQUEST_RETRIES + 1):
+            last = attempt == _REQUEST_RETRIES
+            try:
+                response = transport.request("GET", url, stream=True)
+            except TransportError as exc:
+                if last or exc.tls:  # an untrusted certificate stays untrusted
+                    raise errors.mirror_unreachable(url, _reason(exc)) from exc
+            else:
+                if response.status not in _RETRIED_STATUSES or last:
+                    return response
+                response.close()
+            time.sleep(_BACKOFF_SECONDS * 2**attempt)
+        raise AssertionError("unreachable")
 
 
 def _is_absolute_url(reference: str) -> bool:
@@ -192,18 +196,14 @@ def _stays_below(reference: str) -> bool:
     return not parts.netloc and not path.startswith("/") and ".." not in PurePosixPath(path).parts
 
 
-def _reason(exc: requests.RequestException) -> str:
-    # requests reports a body that stalls or breaks off as a ConnectionError
-    # wrapping urllib3's error: look at that first, or a stall reads "connection failed".
-    causes = (exc, *exc.args)
-    if any(isinstance(cause, (requests.Timeout, urllib3.exceptions.TimeoutError)) for cause in causes):
+def _reason(exc: TransportError) -> str:
+    if exc.kind == "timeout":
         return "the mirror stopped answering (time-out)"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or \
-            any(isinstance(cause, urllib3.exceptions.ProtocolError) for cause in causes):
+    if exc.kind == "cut-off":
         return "the transfer was cut off before the end"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed (is the mirror up?)"
-    return type(exc).__name__
+    if exc.tls:
+        return exc.reason
+    return f"connection failed (is the mirror up?): {exc.reason}"
 
 
 def parse_manifest(document: Any, url: str) -> list[RuntimeEntry]:

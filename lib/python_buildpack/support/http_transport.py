@@ -1,13 +1,16 @@
-"""HTTP/1.1 for the registry client, on the standard library's http.client.
+"""HTTP/1.1 for the registry client and the runtime mirror, on the standard
+library's http.client.
 
 Why not requests: importing requests (with urllib3, charset_normalizer, idna,
 http.cookiejar) takes 0.15-0.2 s on a 2-core build machine, which was a third
-of a code-only `bin/image` push. The client needs only what http.client has:
+of a code-only `bin/image` push, and a sixth of a no-change rebuild. The
+client needs only what http.client has:
 keep-alive connections, TLS checked against a CA bundle, timeouts; redirects
 (a registry may send blob downloads to its storage) are followed here.
 
 Like the requests session it replaces, it reads no proxy settings and no
 .netrc of the host's: the registry's credentials come from bin/image alone.
+Retries are the caller's: which failures are worth another try differs.
 """
 
 from __future__ import annotations
@@ -33,10 +36,15 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
 class TransportError(Exception):
     """No HTTP answer: the connection or TLS failed, or the server went quiet."""
 
-    def __init__(self, reason: str, *, tls: bool = False) -> None:
+    def __init__(self, reason: str, *, tls: bool = False, kind: str = "failed") -> None:
         super().__init__(reason)
         self.reason = reason
         self.tls = tls
+        self.kind = kind  # timeout, cut-off (the body broke off), tls or failed
+
+    @classmethod
+    def of(cls, exc: BaseException) -> TransportError:
+        return cls(failure_reason(exc), tls=isinstance(exc, ssl.SSLError), kind=_kind_of(exc))
 
 
 class Response:
@@ -55,7 +63,7 @@ class Response:
             data = self._answer.read(limit) if limit is not None else self._answer.read()
         except (OSError, http.client.HTTPException) as exc:
             self._release(reuse=False)
-            raise TransportError(failure_reason(exc)) from None
+            raise TransportError.of(exc) from None
         self._release(reuse=limit is None or self._answer.isclosed())
         return data
 
@@ -74,7 +82,11 @@ class Response:
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:
             self._release(reuse=False)
-            raise TransportError(failure_reason(exc)) from None
+            raise TransportError.of(exc) from None
+        if self._answer.length:  # http.client ends quietly when a body breaks off early
+            self._release(reuse=False)
+            raise TransportError(f"the body broke off {self._answer.length} bytes before its end",
+                                 kind="cut-off")
         self._release(reuse=True)
 
     def close(self) -> None:
@@ -161,11 +173,11 @@ class Transport:
         except _STALE as exc:
             connection.close()
             if reused is None:
-                raise TransportError(failure_reason(exc)) from None
+                raise TransportError.of(exc) from None
             return self._send(method, url, headers, body)  # the kept-alive connection had gone stale
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
-            raise TransportError(failure_reason(exc), tls=isinstance(exc, ssl.SSLError)) from None
+            raise TransportError.of(exc) from None
 
         released = False
 
@@ -202,7 +214,7 @@ class Transport:
             connection.connect()
         except OSError as exc:
             connection.close()
-            raise TransportError(failure_reason(exc), tls=isinstance(exc, ssl.SSLError)) from None
+            raise TransportError.of(exc) from None
         if connection.sock is not None:
             connection.sock.settimeout(self._read_timeout)
         return connection
@@ -231,6 +243,16 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, socket.gaierror):
         return "its name does not resolve"
     return f"the connection failed ({type(exc).__name__})"
+
+
+def _kind_of(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "cut-off"
+    return "failed"
 
 
 def _origin(url: str) -> tuple[str, str, int]:
