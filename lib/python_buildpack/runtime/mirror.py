@@ -13,7 +13,6 @@ import json
 import os
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -131,7 +130,8 @@ class Mirror:
 
     @staticmethod
     def _file_path(url: str) -> str:
-        return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+        # url2pathname on POSIX, without importing urllib.request (25 ms a build)
+        return urllib.parse.unquote(urllib.parse.urlsplit(url).path)
 
     def _read_small(self, url: str) -> bytes:
         data = b""
