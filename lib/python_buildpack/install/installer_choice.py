@@ -41,21 +41,20 @@ class InstallerChoice:
 
 def choose_installer(plan: BuildPlan) -> InstallerChoice:
     """PYTHON_INSTALLER when set; else uv where it can install the app as pip would.
-    A uv lock goes in with uv unless PYTHON_INSTALLER says otherwise; only uv reads
-    pylock.toml."""
+    Only uv reads pylock.toml."""
     chosen = setting("PYTHON_INSTALLER", plan.host_env, plan.app_env)
     wanted = chosen.lower() if chosen else None
     if wanted not in (None, "pip", "uv"):
         raise errors.bad_installer(chosen or "")
-    if plan.manifest.manager == "pylock" or (plan.manifest.manager == "uv" and wanted is None):
-        wanted = "uv"
-    if wanted == "pip":
+    if wanted == "pip" and plan.manifest.manager != "pylock":
         return InstallerChoice("pip", "PYTHON_INSTALLER=pip")
     version = plan.version.version
     if tuple(int(part) for part in version.split(".")[:2]) < UV_MINIMUM_PYTHON:
         prefix = "PYTHON_INSTALLER=uv: " if wanted == "uv" else "Installing with pip: "
-        output.info(f"{prefix}uv does not support Python {version}" + ("; using pip" if wanted else ""))
+        output.info(f"{prefix}uv does not support Python {version}" + ("; using pip" if wanted == "uv" else ""))
         return InstallerChoice("pip", f"uv does not support Python {version}")
+    if plan.manifest.manager == "pylock":
+        return InstallerChoice("uv", "pip cannot read pylock.toml")
     if wanted == "uv":
         return InstallerChoice("uv", "PYTHON_INSTALLER=uv")
     reason = pip_only(plan.app_dir) if plan.manifest.manager == "requirements" else None

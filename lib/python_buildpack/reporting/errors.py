@@ -578,8 +578,9 @@ _PIP_CAUSES = {
         " private package without its index are the usual causes."),
     "no-matching-version": (
         "No release of {req} matches",
-        "Pick a version from the list above ({installer} only offers releases for this Python,"
-        " {python}), or loosen the pin in requirements.txt."),
+        "Pick a version the index has for this Python, {python}"
+        " (https://pypi.org/project/{name}/#history lists every release; {installer} offers only"
+        " those for this Python), or loosen the pin in requirements.txt."),
     "build-failed": (
         "{req} has no wheel for Python {python} here, and building it from source failed",
         "{wheels} {native}"),
