@@ -50,9 +50,10 @@ def choose_installer(plan: BuildPlan) -> InstallerChoice:
         return InstallerChoice("pip", "PYTHON_INSTALLER=pip")
     version = plan.version.version
     if tuple(int(part) for part in version.split(".")[:2]) < UV_MINIMUM_PYTHON:
-        prefix = "PYTHON_INSTALLER=uv: " if wanted == "uv" else "Installing with pip: "
-        output.info(f"{prefix}uv does not support Python {version}" + ("; using pip" if wanted == "uv" else ""))
-        return InstallerChoice("pip", f"uv does not support Python {version}")
+        unsupported = f"uv does not support Python {version}"
+        output.info(f"PYTHON_INSTALLER=uv: {unsupported}; using pip" if wanted == "uv"
+                    else f"Installing with pip: {unsupported}")
+        return InstallerChoice("pip", unsupported)
     if plan.manifest.manager == "pylock":
         return InstallerChoice("uv", "pip cannot read pylock.toml")
     if wanted == "uv":
