@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -17,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,3 +231,20 @@ def stop_with_sigterm(app: RunningApp, grace_seconds: float = 10) -> float:
     os.killpg(app.process.pid, signal.SIGTERM)
     app.process.wait(timeout=grace_seconds + 5)
     return time.monotonic() - started
+
+
+def nltk_index(directory: Path, url: str) -> None:
+    """An NLTK data server's index.xml with one corpus, in the format nltk.downloader reads."""
+    source = directory / "source" / "tiny_corpus"
+    source.mkdir(parents=True)
+    (source / "README").write_text("a tiny corpus served by the test\n")
+    archive = directory / "packages" / "corpora" / "tiny_corpus.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.write(source / "README", "tiny_corpus/README")
+    data = archive.read_bytes()
+    (directory / "index.xml").write_text(
+        '<?xml version="1.0"?>\n<nltk_data><packages>\n'
+        f'<package id="tiny_corpus" name="Tiny" subdir="corpora" url="{url}packages/corpora/tiny_corpus.zip"'
+        f' size="{len(data)}" unzipped_size="33" checksum="{hashlib.md5(data).hexdigest()}" unzip="1" />\n'  # noqa: S324 -- NLTK's format
+        "</packages><collections></collections></nltk_data>\n")

@@ -194,12 +194,13 @@ def test_requirements_change_updates_in_place_and_removes_orphans(
     cache = tmp_path / "cache"
     build(mirror.url, source, tmp_path, cache)
     (source / "requirements.txt").write_text("Flask>=2,<4\nrequests[socks]==2.32.5\n")
-    _, added = build(mirror.url, source, tmp_path, cache)
+    _, added = build(mirror.url, source, tmp_path, cache, PRINT_BUILD_LOGS="true")
     assert "Updating the cached dependencies in place: requirements.txt changed" in added.output
-    installed_line = next(line for line in added.output.splitlines() if "Successfully installed" in line)
-    assert "requests-2.32.5" in installed_line
-    assert "PySocks-" in installed_line  # the extra's dependency
-    assert "Flask-" not in installed_line  # already there: not reinstalled
+    # uv (the default) names each package it adds: ` + requests==2.32.5`.
+    added_lines = [line.strip() for line in added.output.splitlines() if line.strip().startswith("+ ")]
+    assert "+ requests==2.32.5" in added_lines
+    assert any(line.startswith("+ pysocks==") for line in added_lines)  # the extra's dependency
+    assert not any(line.startswith("+ flask==") for line in added_lines)  # already there: not reinstalled
 
     (source / "requirements.txt").write_text("Flask>=2,<4\nsix==1.17.0\n")
     app, removed = build(mirror.url, source, tmp_path, cache)

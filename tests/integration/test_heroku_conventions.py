@@ -5,9 +5,7 @@ built, moved, served and stopped with SIGTERM."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from helpers import (
     copy_fixture,
     http_server,
     move_slug,
+    nltk_index,
     start_slug,
     stop_with_sigterm,
     wait_for_http,
@@ -83,23 +82,6 @@ def test_a_failing_pre_compile_fails_the_build_before_anything_is_installed(mirr
     assert_user_error(result, "install::command-failed", "bin/pre_compile failed", "exited with code 3")
     assert "Installing Python" not in result.output
     assert no_install_layer(cache)
-
-
-def nltk_index(directory: Path, url: str) -> None:
-    """An NLTK data server's index.xml with one corpus, in the format nltk.downloader reads."""
-    source = directory / "source" / "tiny_corpus"
-    source.mkdir(parents=True)
-    (source / "README").write_text("a tiny corpus served by the test\n")
-    archive = directory / "packages" / "corpora" / "tiny_corpus.zip"
-    archive.parent.mkdir(parents=True)
-    with zipfile.ZipFile(archive, "w") as writer:
-        writer.write(source / "README", "tiny_corpus/README")
-    data = archive.read_bytes()
-    (directory / "index.xml").write_text(
-        '<?xml version="1.0"?>\n<nltk_data><packages>\n'
-        f'<package id="tiny_corpus" name="Tiny" subdir="corpora" url="{url}packages/corpora/tiny_corpus.zip"'
-        f' size="{len(data)}" unzipped_size="33" checksum="{hashlib.md5(data).hexdigest()}" unzip="1" />\n'  # noqa: S324 -- NLTK's format
-        "</packages><collections></collections></nltk_data>\n")
 
 
 def test_nltk_corpora_are_downloaded_into_the_slug_and_cached(mirror: RuntimeMirror, tmp_path: Path) -> None:

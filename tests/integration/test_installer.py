@@ -1,4 +1,5 @@
-"""PYTHON_INSTALLER=uv: the same environments as pip, where uv supports the line."""
+"""uv, the default installer on Python 3.8 and later: the same environments as pip;
+pip where uv does not support the line or the requirement file."""
 
 from __future__ import annotations
 
@@ -34,13 +35,13 @@ def test_uv_builds_the_same_environment_as_pip_and_it_serves(runtime_mirror: Run
                                                               tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
     environments = {}
-    for installer in ("pip", "uv"):
+    for installer in ("pip", "uv"):  # uv: the default
         app = copy_fixture("flask-app", tmp_path / installer)
-        result = compile_app(runtime_mirror.url, app, tmp_path / f"cache-{installer}",
-                             PYTHON_INSTALLER=installer)
+        chosen = {"PYTHON_INSTALLER": "pip"} if installer == "pip" else {}
+        result = compile_app(runtime_mirror.url, app, tmp_path / f"cache-{installer}", **chosen)
         assert result.returncode == 0, result.output
         environments[installer] = [p for p in installed_packages(app) if not p.startswith("pip==")]
-    assert "Installing with uv (PYTHON_INSTALLER=uv)" in result.output
+    assert "Installing with uv (the default on Python 3.8 and later; PYTHON_INSTALLER=pip for pip)" in result.output
     assert environments["uv"] == environments["pip"]
     slug = move_slug(tmp_path / "uv" / "flask-app", tmp_path / "moved")
     with start_slug(slug, web_command(slug), tmp_path / "web.log") as running:
@@ -63,3 +64,15 @@ def test_unknown_installer_is_refused(runtime_mirror: RuntimeMirror, tmp_path: P
     app = copy_fixture("flask-app", tmp_path)
     result = compile_app(runtime_mirror.url, app, tmp_path / "cache", PYTHON_INSTALLER="poetry")
     assert_user_error(result, "config::bad-installer", '"poetry"')
+
+
+def test_a_requirement_file_option_uv_ignores_keeps_pip(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    runtime_mirror.ensure("3.12.1")
+    app = copy_fixture("flask-app", tmp_path)
+    (app / "requirements.txt").write_text("--prefer-binary\nFlask>=2,<4\n")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache", SMOKE_CHECK="0")
+    assert result.returncode == 0, result.output
+    assert "Installing with pip: requirements.txt uses `--prefer-binary`, which uv does not read as pip does" \
+        in result.output
+    assert "Installing with uv" not in result.output
+    assert "Successfully installed" in result.output

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_buildpack.analysis import local_projects, requirement_files
-from python_buildpack.analysis.build_plan import BuildPlan, setting
+from python_buildpack.analysis.build_plan import BuildPlan
 from python_buildpack.analysis.leanengine_yaml import Command, UseDefault
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.install import (
@@ -17,6 +17,7 @@ from python_buildpack.install import (
     editable_installs,
     hooks,
     install_inputs,
+    installer_choice,
     locked_install,
     pip_install,
     tool_versions,
@@ -168,6 +169,7 @@ def watched_directories(plan: BuildPlan, projects: tuple[local_projects.LocalPro
 @dataclass(frozen=True)
 class Installer:
     name: str  # pip or uv
+    why: str  # what chose it, for the log
     pip_env: Mapping[str, str]
     uv_env: Mapping[str, str]
     hook_requirements: tuple[str, ...] = ()  # PyPI packages systemDependencies add
@@ -220,7 +222,7 @@ def run_default_install(plan: BuildPlan, installed: python_runtime.InstalledRunt
     if plan.config.run is None and "gunicorn" not in named:
         extra.append(tools.server_requirement())
     if installer.name == "uv":
-        output.info("Installing with uv (PYTHON_INSTALLER=uv)")
+        output.info(f"Installing with uv ({installer.why})")
     pip_install.install_requirements(installed, plan.app_dir, installer.env, tuple(extra), installer.name)
     return (requirement_files.plain_requirements(plan.app_dir) or []) + early + extra
 
@@ -267,27 +269,6 @@ def exposed_to_install(plan: BuildPlan) -> dict[str, str]:
     return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS}
 
 
-# uv installs into any CPython it supports upstream (3.8+); older lines use pip.
-UV_MINIMUM_PYTHON = (3, 8)
-
-
-def choose_installer(plan: BuildPlan) -> str:
-    """PYTHON_INSTALLER: `pip` (default) or `uv`, where uv supports the line."""
-    chosen = setting("PYTHON_INSTALLER", plan.host_env, plan.app_env)
-    wanted = (chosen or "pip").lower()
-    if wanted not in ("pip", "uv"):
-        raise errors.bad_installer(wanted)
-    version = tuple(int(part) for part in plan.version.version.split(".")[:2])
-    # A uv lock goes in with uv unless PYTHON_INSTALLER says otherwise; only uv
-    # reads pylock.toml.
-    if plan.manifest.manager == "pylock" or (plan.manifest.manager == "uv" and chosen is None):
-        wanted = "uv"
-    if wanted == "uv" and version < UV_MINIMUM_PYTHON:
-        output.info(f"PYTHON_INSTALLER=uv: uv does not support Python {plan.version.version}; using pip")
-        return "pip"
-    return wanted
-
-
 @dataclass(frozen=True)
 class InstallSetup:
     inputs: InstallInputs  # the cache key
@@ -309,17 +290,17 @@ def build_environments(plan: BuildPlan, use_cache: bool, system: SystemDependenc
 
 def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> InstallSetup:
     tools = tool_versions.tools_for(plan.version.version)
-    installer_name = choose_installer(plan)
+    choice = installer_choice.choose_installer(plan)
     projects = tuple(local_projects.find_local_projects(
         plan.app_dir, requirement_files.files_of(plan.app_dir)))
     if plan.manifest.is_package:  # the app itself, installed editable after its dependencies
         projects = (*projects, local_projects.LocalProject(plan.app_dir.resolve(), editable=True))
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
-                                   exposed_env=exposed_to_install(plan), installer=installer_name,
+                                   exposed_env=exposed_to_install(plan), installer=choice.name,
                                    projects=projects, manifest=plan.manifest)
     pip_env, command_env = build_environments(plan, use_cache, system)
-    installer = Installer(installer_name, pip_env,
+    installer = Installer(choice.name, choice.why, pip_env,
                           pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache),
                           system.requirements)
     return InstallSetup(inputs, installer, command_env, projects)

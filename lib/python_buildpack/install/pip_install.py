@@ -117,6 +117,9 @@ def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool) 
         "UV_NO_PROGRESS": "1",
         "UV_CACHE_DIR": str(uv_cache),
         "UV_SYSTEM_CERTS": "1",  # the system trust store, as for pip
+        # pip takes the best version any index offers; uv's default takes the
+        # first index that has the package. pip's rule installs what pip did.
+        "UV_INDEX_STRATEGY": "unsafe-best-match",
     })
     if not use_cache:
         env["UV_NO_CACHE"] = "1"

@@ -578,8 +578,9 @@ _PIP_CAUSES = {
         " private package without its index are the usual causes."),
     "no-matching-version": (
         "No release of {req} matches",
-        "Pick a version from the list above ({installer} only offers releases for this Python,"
-        " {python}), or loosen the pin in requirements.txt."),
+        "Pick a version the index has for this Python, {python}"
+        " (https://pypi.org/project/{name}/#history lists every release; {installer} offers only"
+        " those for this Python), or loosen the pin in requirements.txt."),
     "build-failed": (
         "{req} has no wheel for Python {python} here, and building it from source failed",
         "{wheels} {native}"),
@@ -600,8 +601,9 @@ _PIP_CAUSES = {
         "{name} {release} has invalid metadata, which {pip} refuses",
         "pip {limit} and later skip a release whose metadata breaks the packaging standards (pip's"
         " line above ends `Please use pip<{limit}`), and then no release of {name} was left. Pin"
-        " another release of {name} whose metadata is valid; or build with PYTHON_INSTALLER=uv,"
-        " which accepts this metadata; or use a Python whose pip is older than {limit} (the log's"
+        " another release of {name} whose metadata is valid; or build with uv (the default on Python"
+        " 3.8 and later unless PYTHON_INSTALLER=pip; PYTHON_INSTALLER=uv asks for it), which accepts"
+        " this metadata; or use a Python whose pip is older than {limit} (the log's"
         " `Using pip` line shows which pip a Python runs: 3.13.0 brings pip 24.2, 3.12.1 pip 23.2.1)."),
     "vcs-unreachable": (
         "git could not reach the repository of {req}",
@@ -826,7 +828,7 @@ def bad_installer(value: str) -> BuildpackError:
         "config::bad-installer",
         "PYTHON_INSTALLER is not an installer the buildpack knows",
         f"PYTHON_INSTALLER is {visible(value)}.",
-        "Set PYTHON_INSTALLER to `pip` (the default) or `uv`, or remove it.",
+        "Set PYTHON_INSTALLER to `uv` or `pip`, or remove it (uv on Python 3.8 and later, else pip).",
     )
 
 
