@@ -13,7 +13,9 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from python_buildpack.reporting import output
@@ -87,17 +89,101 @@ def start_in_background(argv: Sequence[str], *, env: Mapping[str, str], cwd: Pat
                                 stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop_group(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
-    """SIGTERM the process group, as the platform stops an app; SIGKILL after grace."""
-    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+# How a process group ended after SIGTERM (Stopped.how).
+EXITED = "exited"  # the leader exited by itself
+STOPPED_SERVING = "stopped-serving"  # it was shutting down (serving() went false); killed
+IGNORES_SIGTERM = "ignores-sigterm"  # a process had SIGTERM ignored (SIG_IGN); killed
+OUTLIVED_GRACE = "outlived-grace"  # still running when the grace ran out; killed
+_SIGTERM_BIT = 1 << (signal.SIGTERM - 1)  # in /proc/PID/status signal masks
+_TICK = 0.01
+_LOOK_EVERY = 0.05  # serving() may be dear: reading /proc/net/tcp takes milliseconds
+# Once serving() is false, time left for the group to exit by itself: a
+# gunicorn arbiter, say, notices its last worker gone within its 0.1 s sleep.
+_SETTLE_SECONDS = 0.15
+
+
+@dataclass(frozen=True)
+class Stopped:
+    how: str
+    seconds: float  # from SIGTERM until the group was gone
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_seconds: float, *,
+               serving: Callable[[], bool] = lambda: True,
+               wake: Callable[[], None] = lambda: None) -> Stopped:
+    """SIGTERM the process group, as the platform stops an app, then SIGKILL it:
+    at once when a process of it ignores SIGTERM (it never sees the signal: the
+    platform would wait out its grace), shortly after serving() turns false (it
+    is shutting down), else after grace_seconds. wake() runs right after the
+    SIGTERM, to rouse a server that only looks at its flags between polls."""
+    ignoring = [pid for pid in group_members(process.pid) if ignores_sigterm(pid)]
+    started = time.monotonic()
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        process.wait()
+        return Stopped(EXITED, 0.0)
+    wake()
+    how = _wait_for_exit(process, started, grace_seconds, ignoring, serving)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # stragglers of an exited leader
+        os.killpg(process.pid, signal.SIGKILL)  # what is left, or stragglers of an exited leader
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5.0)
+    return Stopped(how, time.monotonic() - started)
+
+
+def _wait_for_exit(process: subprocess.Popen[bytes], started: float, grace_seconds: float,
+                   ignoring: list[int], serving: Callable[[], bool]) -> str:
+    """How the group ends. A process with SIGTERM ignored gets the settle time
+    too, in case the rest of the group stops it another way."""
+    settled_by: float | None = None
+    next_look = started
+    while True:
+        now, exited = time.monotonic(), process.poll() is not None
+        if (exited or now >= started + _SETTLE_SECONDS) and any(map(is_alive, ignoring)):
+            return IGNORES_SIGTERM
+        if exited:
+            return EXITED
+        if settled_by is None and now >= next_look:
+            next_look = now + _LOOK_EVERY
+            if not serving():
+                settled_by = now + _SETTLE_SECONDS
+        if settled_by is not None and now >= settled_by:
+            return STOPPED_SERVING
+        if now >= started + grace_seconds:
+            return OUTLIVED_GRACE
+        time.sleep(_TICK)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group pgid (from /proc; none without it)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(stat.parent.name))
+    return members
+
+
+def ignores_sigterm(pid: int) -> bool:
+    return bool(int(_status_field(pid, "SigIgn") or "0", 16) & _SIGTERM_BIT)
+
+
+def is_alive(pid: int) -> bool:
+    """True while pid runs (a zombie has exited: it only waits for its parent)."""
+    state = _status_field(pid, "State")
+    return state is not None and not state.startswith("Z")
+
+
+def _status_field(pid: int, name: str) -> str | None:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key == name:
+            return value.strip()
+    return None
