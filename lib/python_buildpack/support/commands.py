@@ -2,7 +2,8 @@
 
 `run` sends a command's output to the build log (the step's log file, and the
 console when logs are printed live) and keeps its tail for error summaries;
-`capture` returns a short command's output.
+`capture` returns a short command's output; `start_in_background` and
+`stop_group` run a server (the smoke check's) and say how it stopped.
 """
 
 from __future__ import annotations
@@ -91,15 +92,15 @@ def start_in_background(argv: Sequence[str], *, env: Mapping[str, str], cwd: Pat
 
 # How a process group ended after SIGTERM (Stopped.how).
 EXITED = "exited"  # the leader exited by itself
-STOPPED_SERVING = "stopped-serving"  # it was shutting down (serving() went false); killed
+STOPPED_SERVING = "stopped-serving"  # it was shutting down (serving() turned false); killed
 IGNORES_SIGTERM = "ignores-sigterm"  # a process had SIGTERM ignored (SIG_IGN); killed
 OUTLIVED_GRACE = "outlived-grace"  # still running when the grace ran out; killed
 _SIGTERM_BIT = 1 << (signal.SIGTERM - 1)  # in /proc/PID/status signal masks
 _TICK = 0.01
-_LOOK_EVERY = 0.05  # serving() may be dear: reading /proc/net/tcp takes milliseconds
-# Once serving() is false, time left for the group to exit by itself: a
-# gunicorn arbiter, say, notices its last worker gone within its 0.1 s sleep.
-_SETTLE_SECONDS = 0.15
+_LOOK_EVERY = 0.02  # serving() may be dear: reading /proc/net/tcp takes milliseconds
+# A process with SIGTERM ignored may still be stopped some other way by the rest
+# of its group (a supervisor sending SIGINT, say): it gets that long.
+_IGNORING_GRACE = 0.15
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ def stop_group(process: subprocess.Popen[bytes], grace_seconds: float, *,
                wake: Callable[[], None] = lambda: None) -> Stopped:
     """SIGTERM the process group, as the platform stops an app, then SIGKILL it:
     at once when a process of it ignores SIGTERM (it never sees the signal: the
-    platform would wait out its grace), shortly after serving() turns false (it
-    is shutting down), else after grace_seconds. wake() runs right after the
+    platform would wait out its grace), as soon as serving() turns false (it is
+    shutting down), else after grace_seconds. wake() runs right after the
     SIGTERM, to rouse a server that only looks at its flags between polls."""
     ignoring = [pid for pid in group_members(process.pid) if ignores_sigterm(pid)]
     started = time.monotonic()
@@ -134,22 +135,20 @@ def stop_group(process: subprocess.Popen[bytes], grace_seconds: float, *,
 
 def _wait_for_exit(process: subprocess.Popen[bytes], started: float, grace_seconds: float,
                    ignoring: list[int], serving: Callable[[], bool]) -> str:
-    """How the group ends. A process with SIGTERM ignored gets the settle time
-    too, in case the rest of the group stops it another way."""
-    settled_by: float | None = None
     next_look = started
     while True:
         now, exited = time.monotonic(), process.poll() is not None
-        if (exited or now >= started + _SETTLE_SECONDS) and any(map(is_alive, ignoring)):
+        if (exited or now >= started + _IGNORING_GRACE) and any(map(is_alive, ignoring)):
             return IGNORES_SIGTERM
         if exited:
             return EXITED
-        if settled_by is None and now >= next_look:
+        if now >= next_look:
+            # Measured on gunicorn: its worker closes the port 10 ms after SIGTERM,
+            # then tears its interpreter down for 0.1 s, and the arbiter notices
+            # at its next 0.1 s sleep; none of that is the check's business.
             next_look = now + _LOOK_EVERY
-            if not serving():
-                settled_by = now + _SETTLE_SECONDS
-        if settled_by is not None and now >= settled_by:
-            return STOPPED_SERVING
+            if not serving():  # an exiting process closes its port first
+                return EXITED if process.poll() is not None else STOPPED_SERVING
         if now >= started + grace_seconds:
             return OUTLIVED_GRACE
         time.sleep(_TICK)
