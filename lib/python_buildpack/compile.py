@@ -149,7 +149,7 @@ def describe_stop(stopped: commands.Stopped) -> str:
     # An app that closed its port on SIGTERM and was then cut short (its shutdown
     # had nothing of ours left to finish) stops on SIGTERM as much as one that exited.
     if stopped.how in (commands.EXITED, commands.STOPPED_SERVING):
-        return f"stopped with SIGTERM in {stopped.seconds:.1f} s"
+        return f"stopped with SIGTERM in {stopped.seconds:.2f} s"
     return f"still running after SIGTERM; killed after {stopped.seconds:.1f} s"
 
 

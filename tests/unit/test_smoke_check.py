@@ -67,6 +67,19 @@ def test_an_app_that_ignores_sigterm_passes_and_is_told_apart(tmp_path: Path) ->
     assert result.stopped.seconds < 5  # killed without waiting out the 10 s grace
 
 
+def test_a_helper_that_ignores_sigterm_without_serving_is_no_warning(tmp_path: Path) -> None:
+    # As multiprocessing's resource tracker (uvicorn --workers starts one) does:
+    # it ignores SIGTERM and ends with its parent; the server takes its time.
+    helper = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+              " print('ready', flush=True); time.sleep(60)")
+    script = (f"import subprocess\nhelper = subprocess.Popen([sys.executable, '-c', {helper!r}],"
+              " stdout=subprocess.PIPE)\nhelper.stdout.readline()\n"
+              "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(0.5), sys.exit(0)))\n"
+              "server.serve_forever()\n")
+    result = run_server(tmp_path, script)
+    assert result.stopped.how in (commands.EXITED, commands.STOPPED_SERVING)
+
+
 def test_an_app_that_catches_sigterm_and_keeps_running_outlives_the_grace(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(smoke_check, "_STOP_GRACE_SECONDS", 1.0)

@@ -74,8 +74,11 @@ def _stop(process: subprocess.Popen[bytes], port: int) -> commands.Stopped:
     """SIGTERM, and the verdict is already made: once the app no longer listens
     it is shutting down, with no request of ours in flight, so the rest of its
     graceful shutdown is not waited for."""
-    return commands.stop_group(process, _STOP_GRACE_SECONDS, wake=lambda: _wake(port),
-                               serving=lambda: _listening_addresses(port) != [])
+    listening = _listening_sockets(port)
+    return commands.stop_group(
+        process, _STOP_GRACE_SECONDS, wake=lambda: _wake(port),
+        serving=lambda: _listening_sockets(port) != {},
+        serves=lambda pid: listening is None or commands.holds_socket(pid, listening))
 
 
 def _wake(port: int) -> None:
@@ -146,14 +149,14 @@ def _free_port() -> int:
 def _listens_on_loopback_only(port: int) -> bool:
     """True when every socket listening on port is bound to 127.0.0.1 or ::1, so
     the platform's router, which connects from outside, would not reach it."""
-    addresses = _listening_addresses(port) or []
+    addresses = (_listening_sockets(port) or {}).values()
     return bool(addresses) and all(address in _LOOPBACK for address in addresses)
 
 
-def _listening_addresses(port: int) -> list[str] | None:
-    """The addresses of the sockets listening on port; None when /proc/net/tcp
+def _listening_sockets(port: int) -> dict[str, str] | None:
+    """The sockets listening on port, inode to address; None when /proc/net/tcp
     cannot be read."""
-    addresses, tables_read = [], 0
+    sockets, tables_read = {}, 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             rows = Path(table).read_text().splitlines()[1:]
@@ -164,8 +167,8 @@ def _listening_addresses(port: int) -> list[str] | None:
             fields = row.split()
             address, _, hex_port = fields[1].partition(":")
             if fields[3] == _LISTEN and int(hex_port, 16) == port:
-                addresses.append(address)
-    return addresses if tables_read else None
+                sockets[fields[9]] = address
+    return sockets if tables_read else None
 
 
 def _tail(log: Path) -> list[str]:

@@ -15,7 +15,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,13 +111,18 @@ class Stopped:
 
 def stop_group(process: subprocess.Popen[bytes], grace_seconds: float, *,
                serving: Callable[[], bool] = lambda: True,
+               serves: Callable[[int], bool] = lambda pid: True,
                wake: Callable[[], None] = lambda: None) -> Stopped:
     """SIGTERM the process group, as the platform stops an app, then SIGKILL it:
-    at once when a process of it ignores SIGTERM (it never sees the signal: the
-    platform would wait out its grace), as soon as serving() turns false (it is
-    shutting down), else after grace_seconds. wake() runs right after the
-    SIGTERM, to rouse a server that only looks at its flags between polls."""
-    ignoring = [pid for pid in group_members(process.pid) if ignores_sigterm(pid)]
+    at once when a process of it that serves(pid) ignores SIGTERM (it never sees
+    the signal: the platform would wait out its grace), as soon as serving()
+    turns false (it is shutting down), else after grace_seconds. wake() runs
+    right after the SIGTERM, to rouse a server that only looks at its flags
+    between polls."""
+    # Only the serving processes count: helpers that ignore SIGTERM on purpose
+    # and end with their parent (multiprocessing's resource tracker, which
+    # uvicorn --workers starts) do not keep a stopped app running.
+    ignoring = [pid for pid in group_members(process.pid) if ignores_sigterm(pid) and serves(pid)]
     started = time.monotonic()
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -168,6 +173,20 @@ def group_members(pgid: int) -> list[int]:
 
 def ignores_sigterm(pid: int) -> bool:
     return bool(int(_status_field(pid, "SigIgn") or "0", 16) & _SIGTERM_BIT)
+
+
+def holds_socket(pid: int, inodes: Collection[str]) -> bool:
+    """True when pid has one of these sockets open (inodes as /proc/net/tcp lists them)."""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                return True
+    return False
 
 
 def is_alive(pid: int) -> bool:
