@@ -160,7 +160,7 @@ def warn_about_stop(stopped: commands.Stopped) -> None:
             " and requests in flight would be cut off.")
     if stopped.how == commands.IGNORES_SIGTERM:
         output.warning("The app ignores SIGTERM",
-                       f"{cost}\nA process of the web command has SIGTERM ignored (`trap '' TERM`,"
+                       f"{cost}\nThe process serving the port has SIGTERM ignored (`trap '' TERM`,"
                        " signal.SIG_IGN, or inherited from its parent); let it stop on SIGTERM.")
     elif stopped.how == commands.OUTLIVED_GRACE:
         output.warning("The app keeps running after SIGTERM",

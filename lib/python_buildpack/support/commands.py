@@ -93,7 +93,7 @@ def start_in_background(argv: Sequence[str], *, env: Mapping[str, str], cwd: Pat
 # How a process group ended after SIGTERM (Stopped.how).
 EXITED = "exited"  # the leader exited by itself
 STOPPED_SERVING = "stopped-serving"  # it was shutting down (serving() turned false); killed
-IGNORES_SIGTERM = "ignores-sigterm"  # a process had SIGTERM ignored (SIG_IGN); killed
+IGNORES_SIGTERM = "ignores-sigterm"  # a serving process had SIGTERM ignored (SIG_IGN); killed
 OUTLIVED_GRACE = "outlived-grace"  # still running when the grace ran out; killed
 _SIGTERM_BIT = 1 << (signal.SIGTERM - 1)  # in /proc/PID/status signal masks
 _TICK = 0.01
@@ -114,11 +114,11 @@ def stop_group(process: subprocess.Popen[bytes], grace_seconds: float, *,
                serves: Callable[[int], bool] = lambda pid: True,
                wake: Callable[[], None] = lambda: None) -> Stopped:
     """SIGTERM the process group, as the platform stops an app, then SIGKILL it:
-    at once when a process of it that serves(pid) ignores SIGTERM (it never sees
-    the signal: the platform would wait out its grace), as soon as serving()
-    turns false (it is shutting down), else after grace_seconds. wake() runs
-    right after the SIGTERM, to rouse a server that only looks at its flags
-    between polls."""
+    within 0.15 s when a process of it that serves(pid) ignores SIGTERM (it
+    never sees the signal: the platform would wait out its grace), as soon as
+    serving() turns false (it is shutting down), else after grace_seconds.
+    wake() runs right after the SIGTERM, to rouse a server that only looks at
+    its flags between polls."""
     # Only the serving processes count: helpers that ignore SIGTERM on purpose
     # and end with their parent (multiprocessing's resource tracker, which
     # uvicorn --workers starts) do not keep a stopped app running.
