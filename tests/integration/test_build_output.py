@@ -277,12 +277,19 @@ def test_smoke_check_catches_an_app_that_raises_at_import(mirror: str, tmp_path:
     assert_golden("smoke-exited", re.sub(r"(?m)^ !     \s+\|.*\n", "", normalise(result.output, app, tmp_path)))
 
 
-def test_smoke_check_warns_about_an_app_on_loopback_only(mirror: str, tmp_path: Path) -> None:
-    app = smoke_app(tmp_path, {"leanengine.yaml": "run: python -m http.server --bind 127.0.0.1 $LEANCLOUD_APP_PORT\n"})
+def test_smoke_check_warns_about_an_app_on_loopback_only_that_ignores_sigterm(mirror: str, tmp_path: Path
+                                                                              ) -> None:
+    """Two warnings, one build: neither changes the verdict."""
+    command = "trap '' TERM; python -m http.server --bind 127.0.0.1 $LEANCLOUD_APP_PORT"
+    app = smoke_app(tmp_path, {"leanengine.yaml": f"run: {json.dumps(command)}\n"})
     result = build(mirror, app, tmp_path / "cache")
     assert result.returncode == 0, result.output
     assert "Warning: The app listens on 127.0.0.1 only" in result.stderr
+    assert "Warning: The app ignores SIGTERM" in result.stderr
+    assert "kills it with SIGKILL 10 s later" in result.stderr
     assert "GET / answered 200" in result.stdout
+    report = yaml.safe_load(run_bin("report", app).stdout)
+    assert report["smoke_check"] == "passed: GET / 200 (127.0.0.1 only); ignores SIGTERM"
 
 
 def test_smoke_check_catches_an_app_that_never_answers(mirror: str, tmp_path: Path) -> None:
