@@ -120,6 +120,10 @@ def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool) 
         # pip takes the best version any index offers; uv's default takes the
         # first index that has the package. pip's rule installs what pip did.
         "UV_INDEX_STRATEGY": "unsafe-best-match",
+        # uv's default on Linux hard-links files from its cache into site-packages:
+        # a file later written in place in the slug would then change uv's cache,
+        # and every later install of that package. Copies, as pip makes.
+        "UV_LINK_MODE": "copy",
     })
     if not use_cache:
         env["UV_NO_CACHE"] = "1"
