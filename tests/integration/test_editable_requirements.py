@@ -23,6 +23,7 @@ from helpers import (
     wait_for_http,
     web_command,
 )
+from python_buildpack.cache import linked_trees
 
 pytestmark = pytest.mark.integration
 GREETINGS = "hello from pyproject hello from setup.py\n"
@@ -113,6 +114,9 @@ def test_a_cached_layer_naming_its_build_directory_is_refused_not_restored_broke
     [site_packages] = layer.glob("python/lib/python3.12/site-packages")
     (site_packages / "unknown_backend.pth").write_text(
         f"import sys; sys.path.append('{tmp_path / 'one' / 'build' / 'packages'}')\n")
+    # As if the installer had written it: the layer's record of its files includes it
+    # (else the restore refuses the layer as changed, before this check is reached).
+    linked_trees.write_manifest(layer / "python", layer / linked_trees.MANIFEST)
     again, result = build_copy(mirror, source, tmp_path / "two", cache)
     assert "Discarding the cached install layer: it was built in" in result.output
     assert "unknown_backend.pth in its site-packages still point there" in result.output
