@@ -188,8 +188,7 @@ class BuildCache:
     def _save_install_locked(self, inputs: LayerInputs, python_home: Path, app_dir: Path,
                              app_files: list[Path]) -> None:
         def fill(staging: Path) -> None:
-            self._link_out(python_home, staging / "python", python_home)
-            linked_trees.write_manifest(staging / "python", staging / linked_trees.MANIFEST)
+            self._store(python_home, staging, "python")
             for path in app_files:
                 target = staging / "app-files" / path.relative_to(app_dir)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,8 +208,7 @@ class BuildCache:
             return False
 
         def fill(staging: Path) -> None:
-            self._link_out(python_home, staging / "python", python_home)
-            linked_trees.write_manifest(staging / "python", staging / linked_trees.MANIFEST)
+            self._store(python_home, staging, "python")
             for kept in ("app-files", "metadata.json"):
                 if (layer / kept).exists():
                     linked_trees.copy_tree(layer / kept, staging / kept)
@@ -286,16 +284,17 @@ class BuildCache:
         layers = self.root / "layers" / kind
         try:
             with self.locked(exclusive=True):
-                _publish(layers, key, lambda staging: self._save_tree(source, staging))
+                _publish(layers, key, lambda staging: self._store(source, staging, "tree"))
                 for old in _complete_newest_first(layers)[_KEEP_LAYERS:]:
                     shutil.rmtree(old, ignore_errors=True)
         except (OSError, commands.CommandFailed) as exc:
             output.warning("The build cache could not be saved; the next build will start afresh",
                            str(exc))
 
-    def _save_tree(self, source: Path, staging: Path) -> None:
-        self._link_out(source, staging / "tree", source)
-        linked_trees.write_manifest(staging / "tree", staging / linked_trees.MANIFEST)
+    def _store(self, slug_tree: Path, staging: Path, name: str) -> None:
+        """A slug tree into a layer being written, with the record of its files."""
+        self._link_out(slug_tree, staging / name, slug_tree)
+        linked_trees.write_manifest(staging / name, staging / linked_trees.MANIFEST)
 
     def _prune(self) -> None:
         for old in self._complete_layers_newest_first()[_KEEP_LAYERS:]:
