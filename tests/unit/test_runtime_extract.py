@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from python_buildpack.reporting.errors import BuildpackError
+from python_buildpack.runtime import python_runtime
 from python_buildpack.runtime.python_runtime import extract_safely
 
 
@@ -97,3 +98,37 @@ def test_links_through_links_are_refused(tmp_path: Path, members: list[tarfile.T
         extract_safely(archive, target)
     assert caught.value.code == "runtime::unsafe-archive"
     assert not target.exists() or list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("compression", ["gz", "xz", "bz2", ""])
+def test_each_compression_unpacks_and_leaves_no_plain_tar(tmp_path: Path, compression: str) -> None:
+    archive = tmp_path / "src" / f"a.tar{'.' + compression if compression else ''}"
+    archive.parent.mkdir()
+    with tarfile.open(archive, f"w:{compression}") as tar:
+        info = entry("python/bin/python3", size=5)
+        tar.addfile(info, io.BytesIO(b"hello"))
+    extract_safely(archive, tmp_path / "out" / "t")
+    assert (tmp_path / "out" / "t" / "python" / "bin" / "python3").read_bytes() == b"hello"
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["t"]  # the inflated copy is gone
+
+
+def test_a_size_bomb_stops_at_its_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The limit is lowered (1 MiB instead of 1 GiB) so the bomb is small; the
+    # stress suite unpacks a real 1 GiB one.
+    monkeypatch.setattr(python_runtime, "_MAX_UNPACKED_BYTES", 1 << 20)
+    written: list[int] = []
+    real_write = python_runtime._Tee.readinto
+
+    def counting(self: python_runtime._Tee, buffer: bytearray) -> int:
+        count = real_write(self, buffer)
+        written.append(count)
+        return count
+
+    monkeypatch.setattr(python_runtime._Tee, "readinto", counting)
+    archive = make_archive(tmp_path / "a.tar.gz", [entry("python/ok"), entry("python/zeros", size=8 << 20)])
+    with pytest.raises(BuildpackError) as caught:
+        extract_safely(archive, tmp_path / "out" / "t")
+    assert caught.value.code == "runtime::unsafe-archive"
+    assert "more than 1 GiB" in caught.value.detail
+    assert sum(written) < 1 << 20  # the 8 MiB of data were never inflated to disk
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
