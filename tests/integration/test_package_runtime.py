@@ -33,23 +33,30 @@ def test_archive_is_install_only_layout_and_lean(runtime_mirror: RuntimeMirror, 
     assert f"python/lib/python{line}/os.py" in names
     assert "python/BUILDPACK-RUNTIME.json" in names
     assert not [n for n in names if "/test/" in n]
-    bytecode = [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    assert bytecode  # pip's, so that builds start pip fast
-    assert all("/site-packages/pip/" in n for n in bytecode)
+    bytecode = [n for n in names if n.endswith(".pyc")]
+    # The standard library's and pip's, so that every Python a build starts imports without compiling.
+    assert [n for n in bytecode if "/site-packages/pip/" in n]
+    assert [n for n in bytecode if n.startswith(f"python/lib/python{line}/json/")]
+    # Not what bin/compile drops, nor the sysconfig data that relocation rewrites.
+    assert not [n for n in bytecode if "/idlelib/" in n or "/ensurepip/" in n or "_sysconfigdata" in n]
     assert not [n for n in names if n.endswith(".a")]
     site = f"python/lib/python{line}/site-packages/"
     top_level = {n[len(site):].split("/")[0] for n in names if n.startswith(site) and n != site}
     assert {t.split("-")[0] for t in top_level} <= {"pip", "README", "README.txt"}
 
 
+def unpacked(mirror: RuntimeMirror, version: str, into: Path) -> Path:
+    mirror.ensure(version)
+    with tarfile.open(archive_of(mirror, version)) as tar:
+        tar.extractall(into, filter="tar")
+    return into / "python"
+
+
 @pytest.mark.parametrize("version", ["2.7.18", "3.6.15", "3.12.1"])
 def test_unpacked_runtime_runs_with_pyenv_hidden(
     runtime_mirror: RuntimeMirror, tmp_path: Path, version: str
 ) -> None:
-    runtime_mirror.ensure(version)
-    with tarfile.open(archive_of(runtime_mirror, version)) as tar:
-        tar.extractall(tmp_path, filter="tar")
-    python = tmp_path / "python" / "bin" / "python"
+    python = unpacked(runtime_mirror, version, tmp_path) / "bin" / "python"
     line = ".".join(version.split(".")[:2])
     readelf = subprocess.run(["readelf", "-d", str(tmp_path / "python" / "bin" / f"python{line}")],
                              capture_output=True, text=True, check=True).stdout
@@ -63,6 +70,19 @@ def test_unpacked_runtime_runs_with_pyenv_hidden(
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == [version, str(tmp_path / "python")]
+
+
+@pytest.mark.parametrize("version", ["3.6.15", "3.12.1"])
+def test_unpacked_runtime_imports_the_standard_library_from_its_bytecode(
+    runtime_mirror: RuntimeMirror, tmp_path: Path, version: str
+) -> None:
+    python = unpacked(runtime_mirror, version, tmp_path) / "bin" / "python"
+    # -B: nothing written, so each module comes from the archive's bytecode or is compiled again.
+    completed = subprocess.run([str(python), "-I", "-B", "-v", "-c", "import json"],
+                               capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"})
+    loaded = [line for line in completed.stderr.splitlines() if line.startswith("# code object from")]
+    assert [line for line in loaded if "/json/__pycache__/__init__." in line], completed.stderr[-2000:]
+    assert "# bytecode is stale" not in completed.stderr
 
 
 def test_refuses_a_directory_that_is_not_python(tmp_path: Path) -> None:

@@ -111,6 +111,19 @@ def test_timestamp_bytecode_becomes_checked_hash_bytecode(tmp_path: Path) -> Non
     assert int.from_bytes(converted[4:8], "little") == 0b11
 
 
+@pytest.mark.parametrize(("path", "kept"), [
+    (".lean/python/lib/python3.12/site-packages/flask/__pycache__/app.cpython-312.pyc", True),
+    (".lean/python/lib/python3.12/json/__pycache__/decoder.cpython-312.pyc", True),  # from the archive
+    (".lean/python/lib/python2.7/json/decoder.pyc", True),
+    (".lean/python/lib/python3.12/__pycache__/_sysconfigdata__linux_x86_64-linux-gnu.cpython-312.pyc", False),
+    ("__pycache__/wsgi.cpython-312.pyc", False),  # the app's, written by a run of it
+    ("app/__pycache__/views.cpython-312.pyc", False),
+    (".lean/system/usr/lib/python3/dist-packages/x.pyc", False),
+])
+def test_only_the_runtimes_bytecode_goes_into_a_layer(path: str, kept: bool) -> None:
+    assert layers.is_runtime_bytecode(path) is kept
+
+
 def test_stale_bytecode_is_left_out(tmp_path: Path) -> None:
     slug = make_slug(tmp_path)
     (slug / ".lean/python/lib/site-packages/pkg/mod.py").write_text("VALUE = 43  # changed after compiling\n")

@@ -152,11 +152,20 @@ def _add_slug_entry(writer: _LayerWriter, slug: Path, path: str) -> None:
     elif stat.S_ISREG(status.st_mode):
         executable = bool(status.st_mode & 0o111)
         if path.endswith(".pyc"):
-            if "/site-packages/" in path:  # pip's bytecode; any other was written by a run of the app
+            if is_runtime_bytecode(path):
                 _add_bytecode(writer, full, name, executable)
         else:
             writer.stream(name, full, status.st_size, executable)
     # Sockets, pipes and devices have no place in an image: left out.
+
+
+def is_runtime_bytecode(path: str) -> bool:
+    """Bytecode the runtime archive (the standard library) or the installer
+    (site-packages) wrote, the same in every build of the same app. Any other
+    was written by a run of the app (the smoke check, which a rebuild may
+    skip), as was `_sysconfigdata`'s: the archive leaves it out, since
+    relocation rewrites its source."""
+    return path.startswith(f"{RUNTIME_DIRS[0]}/lib/") and "/_sysconfigdata" not in path
 
 
 def _add_bytecode(writer: _LayerWriter, full: Path, name: str, executable: bool) -> None:

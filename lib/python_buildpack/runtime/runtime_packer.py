@@ -82,7 +82,7 @@ def package_runtime(prefix: Path, mirror_dir: Path) -> dict[str, object]:
         strip_binaries(tree)
         fix_runpaths(tree, prefix)
         relocate.make_scripts_relative(tree / "bin")
-        precompile_pip(install, tree)
+        precompile(install, tree)
         write_metadata(tree, install)
         name = archive_name(install)
         sha256, size = write_archive(tree, mirror_dir / name)
@@ -164,14 +164,21 @@ def _relative_entry(entry: str, elf: Path, tree: Path, old_prefix: Path) -> str:
     return "$ORIGIN/" + os.path.relpath(target, elf.parent)
 
 
-def precompile_pip(install: PythonInstall, tree: Path) -> None:
-    """Bytecode for pip only: every build starts pip at least once, and compiling
-    it costs about a second each time. (bin/compile leaves it out of the slug.)"""
-    pip_dir = tree / install.stdlib.relative_to(install.prefix) / "site-packages" / "pip"
-    if pip_dir.is_dir():
-        python = install.prefix / "bin" / "python"
-        commands.capture([str(python), "-m", "compileall", "-q", str(pip_dir)],
-                         env={"PATH": "/usr/bin:/bin"})
+# Left uncompiled: what bin/compile drops from the slug, and the sysconfig data
+# that relocation rewrites (its bytecode would be stale at once).
+_NOT_PRECOMPILED = r"/(idlelib|turtledemo|ensurepip)/|/_sysconfigdata"
+
+
+def precompile(install: PythonInstall, tree: Path) -> None:
+    """Bytecode for the standard library and pip. Without it every Python the
+    build starts (the app's import check, the smoke check, pip) compiles the
+    modules it imports from source each time: importing Flask took 0.35 s
+    instead of 0.14 s. CPython's own `make install` ships the same bytecode.
+    (bin/compile leaves pip's out of the slug.)"""
+    stdlib = tree / install.stdlib.relative_to(install.prefix)
+    python = install.prefix / "bin" / "python"
+    commands.capture([str(python), "-m", "compileall", "-q", "-x", _NOT_PRECOMPILED, str(stdlib)],
+                     env={"PATH": "/usr/bin:/bin"})
 
 
 def write_metadata(tree: Path, install: PythonInstall) -> None:
