@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from python_buildpack.analysis import app_source, heroku_leftovers, requirement_checks, requirement_files
-from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, setting
+from python_buildpack.analysis.build_plan import CACHE_SUBDIR, BuildPlan, analyse, no_cache_requested, setting
 from python_buildpack.analysis.leanengine_yaml import Command
+from python_buildpack.cache import python_line
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.image import os_needs
 from python_buildpack.install import app_servers, compile_hooks, hooks, install_step, nltk_data
@@ -32,14 +33,34 @@ from python_buildpack.system import system_step
 
 
 def report_version_choice(plan: BuildPlan) -> None:
-    output.heading(f"Python {plan.version.version}")
+    build = " (free-threaded)" if plan.version.free_threaded else ""
+    output.heading(f"Python {plan.version.version}{build}")
     output.info(f"Chosen {plan.version.reason}")
     for notice in plan.version.notices:
         output.info(notice)
-    known_problems = requirement_checks.check_requirements(
-        requirement_files.requirement_lines(plan.app_dir), plan.version.version)
+    known_problems = requirement_checks.check_requirements(requirement_files.requirement_lines(plan.app_dir))
     for title, detail in [*plan.version.warnings, *known_problems]:
         output.warning(title, detail)
+
+
+def report_committed_environments(plan: BuildPlan) -> None:
+    """Warn about virtual environments in the upload (left in the slug, never
+    used) and replace an uploaded .lean/ (the buildpack's own directory)."""
+    for found in plan.committed:
+        size = f"{found.size_bytes / 1e6:.1f} MB"
+        if found.kind == "slug directory":
+            output.warning(f"The upload has a {found.path}/ directory ({size}); it is replaced",
+                           f"{found.path}/ is where the build puts the Python runtime, the packages and"
+                           " the start files, so what the upload held there is removed first. Leave it"
+                           " out of the upload (.gitignore, and .leanignore for `lean deploy`).")
+            shutil.rmtree(plan.build_dir / found.path)
+            continue
+        output.warning(f"The upload has a virtual environment: {found.path}/ ({size} in the slug)",
+                       f"It is not used: the build installs the app's dependencies into"
+                       f" .lean/python, and {found.path}/ is not on the path (it was made on another"
+                       " machine, and its interpreter links point there). It only makes the slug"
+                       f" larger: leave {found.path}/ out of the upload (.gitignore, and .leanignore"
+                       " for `lean deploy`).")
 
 
 def run_build_step(plan: BuildPlan, command_env: Mapping[str, str], build_cache: BuildCache) -> None:
@@ -170,9 +191,9 @@ def warn_about_stop(stopped: commands.Stopped) -> None:
 
 
 def cache_enabled(plan: BuildPlan) -> bool:
-    value = setting("BUILD_NO_CACHE", plan.host_env, plan.app_env)
-    if value and value.lower() not in ("0", "false", "no"):
-        output.info("BUILD_NO_CACHE is set: every cached layer is ignored")
+    if no_cache_requested(plan.host_env, plan.app_env):
+        output.info("BUILD_NO_CACHE is set: every cached layer, and the previous build's Python line,"
+                    " is ignored")
         build_report.record_cache("all", "ignored (BUILD_NO_CACHE)")
         return False
     return True
@@ -235,6 +256,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report_version_choice(plan)
     for notice in heroku_leftovers.notices(plan.app_dir, plan.app_env, plan.manifest):
         output.info(notice)
+    report_committed_environments(plan)
     use_cache = cache_enabled(plan)
     build_cache = BuildCache(plan.cache_dir)
     if use_cache:
@@ -273,6 +295,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
                                                   build_cache if use_cache else None)
         needs.result()
     report.slug_size_bytes = file_snapshot.directory_size(build_dir)
+    python_line.remember_line(plan.cache_dir, plan.version.version)
     report.outcome = "succeeded"
 
 

@@ -274,7 +274,7 @@ def test_build_no_cache_ignores_every_layer(mirror: RuntimeMirror, tmp_path: Pat
     cache = tmp_path / "cache"
     build(mirror.url, source, tmp_path, cache)
     app, result = build(mirror.url, source, tmp_path, cache, write_env_dir(tmp_path / "env", {"BUILD_NO_CACHE": "1"}))
-    assert "BUILD_NO_CACHE is set: every cached layer is ignored" in result.output
+    assert "BUILD_NO_CACHE is set: every cached layer, and the previous build's Python line, is ignored" in result.output
     assert "Downloaded cpython-3.12.1" in result.output
     assert "Using cached" not in result.output
     serves(move_slug(app, tmp_path / "moved"), tmp_path / "web.log", "Hello from Flask on Python 3.12\n")

@@ -184,6 +184,8 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "python-version::unsupported-implementation": writes(".python-version", "pypy3.10\n"),
     "python-version::not-available": writes(".python-version", "3.10\n"),
     "python-version::unreadable": writes(".python-version", "3.12\x00\x01\x02\n"),
+    "python-version::incompatible-package": writes("requirements.txt", "leancloud>=2.9.1,<4\n"),
+    "python-version::misspelled-file": writes(".python-version.txt", "3.12\n"),
     "app::unsafe-file": links_out,
     "app::no-entry-point": removes("wsgi.py"),
     "app::no-application": writes("wsgi.py", "app = None\n"),
@@ -213,7 +215,8 @@ ERROR_SCENARIOS: dict[str, Setup] = {
 @pytest.mark.parametrize("code", sorted(ERROR_SCENARIOS))
 def test_golden_errors(mirror: str, tmp_path: Path, code: str) -> None:
     app = copy_fixture("flask-app", tmp_path)
-    if code == "python-version::not-available" or code.startswith("system-dependencies::needs"):
+    if code in ("python-version::not-available", "python-version::misspelled-file") or \
+            code.startswith("system-dependencies::needs"):
         (app / ".python-version").unlink()
     env = ERROR_SCENARIOS[code](app)
     env_dir = write_env_dir(tmp_path / "env", {k[len("ENV_DIR_"):]: v for k, v in env.items()

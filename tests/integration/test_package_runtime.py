@@ -45,6 +45,21 @@ def test_archive_is_install_only_layout_and_lean(runtime_mirror: RuntimeMirror, 
     assert {t.split("-")[0] for t in top_level} <= {"pip", "README", "README.txt"}
 
 
+@pytest.mark.parametrize("version", ["3.12.1", "3.13.0"])
+def test_the_build_without_the_gil_is_recorded(runtime_mirror: RuntimeMirror, version: str) -> None:
+    """Py_GIL_DISABLED as the interpreter reports it: these pyenv builds keep the GIL (this
+    machine has no free-threaded CPython, so a `3.13t` archive is not packed here)."""
+    runtime_mirror.ensure(version)
+    manifest = json.loads((runtime_mirror.directory / "manifest.json").read_text())
+    entry = next(r for r in manifest["runtimes"] if r["version"] == version)
+    assert entry["free_threaded"] is False
+    assert "freethreaded" not in entry["url"]
+    with tarfile.open(archive_of(runtime_mirror, version)) as tar:
+        member = tar.extractfile("python/BUILDPACK-RUNTIME.json")
+        assert member is not None
+        assert json.loads(member.read())["free_threaded"] is False
+
+
 def unpacked(mirror: RuntimeMirror, version: str, into: Path) -> Path:
     mirror.ensure(version)
     with tarfile.open(archive_of(mirror, version)) as tar:

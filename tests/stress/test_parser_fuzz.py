@@ -19,6 +19,7 @@ from python_buildpack.analysis import (
     python_version,
     requirement_checks,
     requirement_files,
+    version_files,
 )
 from python_buildpack.reporting.errors import BuildpackError
 from python_buildpack.runtime import mirror
@@ -65,6 +66,25 @@ def test_python_version_files(content: bytes) -> None:
         assert err.code.startswith("python-version::")
         return
     assert request.major >= 0
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda name: "/" not in name and "\0" not in name
+                                                and name not in (".", "..")),
+       version_like)
+def test_version_file_names(name: str, content: bytes) -> None:
+    """Any file in the upload: the misspelling check answers or refuses with its own code."""
+    tried("version file names")
+    try:
+        (_scratch / name).write_bytes(content)
+    except OSError:
+        return  # a name this file system refuses (too long in bytes)
+    try:
+        version_files.check_version_file_names(_scratch)
+    except BuildpackError as err:
+        assert err.code == "python-version::misspelled-file"
+        assert version_files.meant_file(name) in (".python-version", "runtime.txt")
+    finally:
+        (_scratch / name).unlink()
 
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
@@ -130,7 +150,7 @@ def test_requirement_lines(text: str) -> None:
     names_found = requirement_files.requirement_names(_scratch)
     assert all(not line.startswith("-") for line in lines)
     assert all(name == name.lower() for name in names_found)
-    requirement_checks.check_requirements(lines, "3.12.1")
+    requirement_checks.check_requirements(lines)
 
 
 json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)),

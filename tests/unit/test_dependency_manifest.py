@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from python_buildpack.analysis import app_source, dependency_manifest, python_requirements
+from python_buildpack.analysis import app_source, dependency_manifest, version_policy
 from python_buildpack.analysis.dependency_manifest import DependencyManifest
 from python_buildpack.reporting import errors
 
@@ -126,7 +126,7 @@ def test_python_declared_by_the_project_and_the_locks(tmp_path: Path) -> None:
 
 
 def choose(manifest: DependencyManifest, version_file: bytes | None = None, default: str | None = None) -> str:
-    return python_requirements.choose(version_file, None, default, MIRROR, manifest).version
+    return version_policy.choose(version_policy.VersionInputs(version_file, None, default, None, MIRROR, manifest)).version
 
 
 def test_requires_python_picks_the_newest_satisfying_version() -> None:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from python_buildpack.analysis import python_version
+from python_buildpack.analysis import python_version, version_policy
+from python_buildpack.analysis.dependency_manifest import DependencyManifest
 from python_buildpack.reporting.errors import BuildpackError
 
 MIRROR = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1",
@@ -122,7 +125,6 @@ def test_resolve_without_request_is_newest_stable() -> None:
         ("v3.12", "python-version::invalid"),
         (">=3.8", "python-version::invalid"),
         ("3.12-dev", "python-version::invalid"),
-        ("3.12t", "python-version::invalid"),
         ("3.12.", "python-version::invalid"),
         (".3.12", "python-version::invalid"),
         ("3,12", "python-version::invalid"),
@@ -189,6 +191,16 @@ def test_invisible_characters_are_made_visible() -> None:
     assert "\\u200b" in caught.value.detail
 
 
+BUILD_DAY = datetime.date(2026, 12, 3)
+
+
+def choose_version(version_file: bytes | None, runtime_txt: bytes | None, default: str | None,
+                   available: list[str], today: datetime.date = BUILD_DAY) -> python_version.VersionChoice:
+    """The version files' rules alone (no project, lock or previous build: test_version_policy)."""
+    return version_policy.choose(version_policy.VersionInputs(
+        version_file, runtime_txt, default, None, available, DependencyManifest("requirements"), (), today))
+
+
 # --- choose_version: the rules in order ----------------------------------------------
 
 
@@ -204,15 +216,15 @@ def test_invisible_characters_are_made_visible() -> None:
 )
 def test_choose_version_rules(version_file: bytes | None, runtime_txt: bytes | None,
                               default: str | None, version: str, reason: str) -> None:
-    choice = python_version.choose_version(version_file, runtime_txt, default, MIRROR)
+    choice = choose_version(version_file, runtime_txt, default, MIRROR)
     assert choice.version == version
     assert choice.reason.startswith(reason)
 
 
 def test_runtime_txt_notices() -> None:
-    used = python_version.choose_version(None, b"python-3.12.1", None, MIRROR)
+    used = choose_version(None, b"python-3.12.1", None, MIRROR)
     assert any("Using runtime.txt" in notice for notice in used.notices)
-    ignored = python_version.choose_version(b"3.12", b"python-3.8.18", None, MIRROR)
+    ignored = choose_version(b"3.12", b"python-3.8.18", None, MIRROR)
     assert any("Ignoring runtime.txt" in notice for notice in ignored.notices)
 
 
@@ -221,24 +233,54 @@ def warning_titles(choice: python_version.VersionChoice) -> list[str]:
 
 
 def test_several_versions_warn() -> None:
-    choice = python_version.choose_version(b"3.12 3.11\n", None, None, MIRROR)
+    choice = choose_version(b"3.12 3.11\n", None, None, MIRROR)
     assert choice.version == "3.12.1"
     assert warning_titles(choice) == [".python-version names several versions; the first is used"]
 
 
-@pytest.mark.parametrize("line", ["2.7", "3.6", "3.7", "3.8", "3.9"])
+
+
+@pytest.mark.parametrize("line", ["2.7", "3.6", "3.7", "3.8", "3.9", "3.10"])
 def test_end_of_life_lines_warn(line: str) -> None:
-    choice = python_version.choose_version(line.encode(), None, None, MIRROR)
+    choice = choose_version(line.encode(), None, None, MIRROR)
     assert f"Python {line} has reached its end of life" in warning_titles(choice)
 
 
-@pytest.mark.parametrize("line", ["3.10", "3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("line", ["3.11", "3.12", "3.13"])
 def test_supported_lines_do_not_warn(line: str) -> None:
-    assert python_version.choose_version(line.encode(), None, None, MIRROR).warnings == []
+    choice = choose_version(line.encode(), None, None, MIRROR)
+    assert (choice.warnings, choice.notices) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "free_threaded"),
+    [("3.13t", "3.13t", True), ("3.13.0t", "3.13.0t", True), ("python-3.14T", "3.14t", True),
+     ("3.13", "3.13", False)],
+)
+def test_free_threaded_requests(text: str, version: str, free_threaded: bool) -> None:
+    request = python_version.parse_request(text, ".python-version")
+    assert (request.version, request.free_threaded) == (version, free_threaded)
+
+
+def test_free_threaded_is_met_only_by_a_free_threaded_entry() -> None:
+    mirror = ["3.12.1", "3.13.0", "3.13.1t"]
+    choice = choose_version(b"3.13t\n", None, None, mirror)
+    assert (choice.version, choice.free_threaded) == ("3.13.1", True)
+    plain = choose_version(b"3.13\n", None, None, mirror)
+    assert (plain.version, plain.free_threaded) == ("3.13.0", False)
+    assert choose_version(None, None, None, mirror).version == "3.13.0"
+
+
+def test_free_threaded_missing_lists_the_mirror() -> None:
+    with pytest.raises(BuildpackError) as caught:
+        choose_version(b"3.13t\n", None, None, ["3.12.1", "3.13.0"])
+    assert caught.value.code == "python-version::not-available"
+    assert "Python 3.13t is not available" in caught.value.title
+    assert "3.12.1, 3.13.0" in caught.value.detail
 
 
 def test_old_exact_pin_warns_with_the_newest_patch() -> None:
-    choice = python_version.choose_version(b"3.12.0", None, None, ["3.12.0", "3.12.3"])
+    choice = choose_version(b"3.12.0", None, None, ["3.12.0", "3.12.3"])
     assert choice.version == "3.12.0"
     [(title, detail)] = choice.warnings
     assert title == "Python 3.12.0 is not the newest 3.12 release"
@@ -252,7 +294,7 @@ def test_old_exact_pin_warns_with_the_newest_patch() -> None:
 @given(st.binary(max_size=300))
 def test_any_file_content_is_chosen_or_refused_cleanly(content: bytes) -> None:
     try:
-        choice = python_version.choose_version(content, None, None, MIRROR)
+        choice = choose_version(content, None, None, MIRROR)
     except BuildpackError as err:
         assert err.code.startswith("python-version::")
     else:

@@ -1,16 +1,20 @@
-"""Which CPython to use: `.python-version` parsing and resolution against the mirror.
+"""Which CPython the app names: `.python-version` and `runtime.txt` parsed and resolved
+against the mirror (the order of every source of a version: version_policy).
 
 Parsing and resolution are pure (no I/O) so they can be tested with tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from python_buildpack.analysis import python_lifecycle
 from python_buildpack.reporting import errors
 
 FILE_NAME = ".python-version"
@@ -18,7 +22,16 @@ RUNTIME_TXT = "runtime.txt"
 # pyenv itself reads at most a few lines; a big file is a mistake.
 _MAX_BYTES = 4096
 
-_VERSION = re.compile(r"(?:python-?)?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:a|b|rc)\d+)?\Z", re.I | re.ASCII)
+# pyenv's spelling: `3.13t` / `3.13.0t` is the free-threaded build (PEP 703).
+_VERSION = re.compile(r"(?:python-?)?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:a|b|rc)\d+)?(t)?\Z", re.I | re.ASCII)
+# How the mirror's free-threaded entries are listed among the versions (manifest
+# `"free_threaded": true`): the same suffix, which no plain version has.
+FREE_THREADED_SUFFIX = "t"
+
+
+def listed_as(version: str, free_threaded: bool) -> str:
+    """A mirror entry among the versions: `3.13.0`, or `3.13.0t` for a free-threaded build."""
+    return version + (FREE_THREADED_SUFFIX if free_threaded else "")
 _OTHER_IMPLEMENTATIONS = (
     "pypy", "jython", "ironpython", "graalpy", "graalpython", "micropython", "stackless",
     "miniconda", "anaconda", "mambaforge", "miniforge", "pyston", "activepython", "cinder",
@@ -36,12 +49,13 @@ class VersionRequest:
     minor: int | None = None
     patch: int | None = None
     prerelease: str | None = None
+    free_threaded: bool = False
 
     @property
     def version(self) -> str:
-        """The version itself, as the mirror names it: `3.10.0` for `python-3.10.0`."""
+        """The version itself, as the mirror lists it: `3.10.0` for `python-3.10.0`."""
         parts = [str(part) for part in (self.major, self.minor, self.patch) if part is not None]
-        return ".".join(parts) + (self.prerelease or "")
+        return listed_as(".".join(parts) + (self.prerelease or ""), self.free_threaded)
 
     def matches(self, version: Version) -> bool:
         if self.prerelease is None and version.is_prerelease:
@@ -66,7 +80,7 @@ def parse_request(text: str, origin: str) -> VersionRequest:
     match = _VERSION.match(value)
     if not match:
         raise errors.python_version_invalid(value, origin)
-    major, minor, patch, pre = match.groups()
+    major, minor, patch, pre, free_threaded = match.groups()
     return VersionRequest(
         text=value,
         origin=origin,
@@ -74,6 +88,7 @@ def parse_request(text: str, origin: str) -> VersionRequest:
         minor=None if minor is None else int(minor),
         patch=None if patch is None else int(patch),
         prerelease=pre.lower() if pre else None,
+        free_threaded=free_threaded is not None,
     )
 
 
@@ -125,9 +140,20 @@ def parse_available(versions: list[str]) -> list[Version]:
     return sorted(parsed)
 
 
+def of_build(available: list[str], free_threaded: bool) -> list[str]:
+    """The mirror's versions of one build: the free-threaded ones (without their
+    suffix) or the others."""
+    suffix = FREE_THREADED_SUFFIX
+    if free_threaded:
+        return [text[:-len(suffix)] for text in available if text.endswith(suffix)]
+    return [text for text in available if not text.endswith(suffix)]
+
+
 def resolve(request: VersionRequest | None, available: list[str]) -> str:
-    """The newest available version matching the request (None: newest stable)."""
-    versions = parse_available(available)
+    """The newest available version matching the request (None: newest stable).
+    A free-threaded request is met only by a free-threaded entry, and the
+    others only by the others."""
+    versions = parse_available(of_build(available, request is not None and request.free_threaded))
     candidates = [v for v in versions if request is None or request.matches(v)]
     if request is None:
         candidates = [v for v in versions if not v.is_prerelease]
@@ -142,13 +168,15 @@ def resolve(request: VersionRequest | None, available: list[str]) -> str:
         request.origin if request else "The default",
         request.text if request else None,
         same_line,
-        [str(v) for v in versions],
+        _listed(available),
     )
 
 
-# Lines past their end of life upstream (python.org's status page).
-END_OF_LIFE = {"2.7": "2020-01-01", "3.6": "2021-12-23", "3.7": "2023-06-27",
-               "3.8": "2024-10-07", "3.9": "2025-10-31"}
+def _listed(available: list[str]) -> list[str]:
+    """The mirror's versions in order, free-threaded ones with their suffix."""
+    plain = [str(v) for v in parse_available(of_build(available, False))]
+    threaded = [f"{v}{FREE_THREADED_SUFFIX}" for v in parse_available(of_build(available, True))]
+    return plain + threaded
 
 
 @dataclass(frozen=True)
@@ -159,57 +187,59 @@ class VersionChoice:
     reason: str
     notices: list[str] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    free_threaded: bool = False
 
 
-def choose_version(
-    version_file: bytes | None, runtime_txt: bytes | None, default: str | None, available: list[str]
-) -> VersionChoice:
-    """Apply the platform's rules, in order: .python-version, runtime.txt, the
-    platform default (PYTHON_DEFAULT_VERSION), the newest stable version."""
-    notices: list[str] = []
-    warnings: list[tuple[str, str]] = []
-    request: VersionRequest | None
+@dataclass(frozen=True)
+class PinnedVersion:
+    """What the app's own version file asks for."""
+
+    request: VersionRequest
+    origin: str  # the file
+    reason: str
+    notices: list[str]
+    warnings: list[tuple[str, str]]
+
+
+def pinned_version(version_file: bytes | None, runtime_txt: bytes | None) -> PinnedVersion | None:
+    """The app's pin: .python-version, else runtime.txt (Heroku's), else None."""
     if version_file is not None:
         token, others = parse_version_file(version_file)
-        request, reason = parse_request(token, FILE_NAME), f"from {FILE_NAME} ({token})"
+        warnings = []
         if others:
             warnings.append((f"{FILE_NAME} names several versions; the first is used",
                              f"Using {token}; ignoring {', '.join(others)}."))
-        if runtime_txt is not None:
-            notices.append(f"Ignoring {RUNTIME_TXT}: {FILE_NAME} takes precedence.")
-    elif runtime_txt is not None:
+        notices = [] if runtime_txt is None else [f"Ignoring {RUNTIME_TXT}: {FILE_NAME} takes precedence."]
+        return PinnedVersion(parse_request(token, FILE_NAME), FILE_NAME, f"from {FILE_NAME} ({token})",
+                             notices, warnings)
+    if runtime_txt is not None:
         token, _ = parse_version_file(runtime_txt, RUNTIME_TXT)
-        request, reason = parse_request(token, RUNTIME_TXT), f"from {RUNTIME_TXT} ({token})"
-        notices.append(f"Using {RUNTIME_TXT} (Heroku style); this platform reads {FILE_NAME}: "
-                       f"consider replacing it with a {FILE_NAME}.")
-    elif default is not None:
-        request = parse_request(default, "PYTHON_DEFAULT_VERSION")
-        reason = f"from PYTHON_DEFAULT_VERSION ({default}), the platform's default for this app"
-    else:
-        request, reason = None, "the newest stable version in the mirror (no .python-version)"
-    version = resolve(request, available)
-    warnings += version_warnings(request, version, available)
-    return VersionChoice(version, reason, notices, warnings)
+        notices = [f"Using {RUNTIME_TXT} (Heroku style); this platform reads {FILE_NAME}: "
+                   f"consider replacing it with a {FILE_NAME}."]
+        return PinnedVersion(parse_request(token, RUNTIME_TXT), RUNTIME_TXT,
+                             f"from {RUNTIME_TXT} ({token})", notices, [])
+    return None
 
 
-def version_warnings(request: VersionRequest | None, version: str, available: list[str]
-                     ) -> list[tuple[str, str]]:
+def version_warnings(request: VersionRequest | None, version: str, available: list[str],
+                     today: datetime.date | None = None) -> tuple[list[tuple[str, str]], list[str]]:
+    """Warnings (an old patch pinned, a line past its end of life) and notices (a
+    line near it) for the chosen version, on `today` (default: the build's day)."""
     warnings = []
     chosen = Version(version)
     line = f"{chosen.major}.{chosen.minor}"
     if request is not None and request.patch is not None:
-        newest = resolve(VersionRequest(line, request.origin, chosen.major, chosen.minor), available)
+        line_request = dataclasses.replace(request, patch=None, prerelease=None, text=line)
+        newest = resolve(line_request, available)
         if Version(newest) > chosen:
             warnings.append((f"Python {version} is not the newest {line} release",
-                             f"{newest} is available with security and bug fixes. Pin `{line}` in "
-                             f"{FILE_NAME} to always get the newest {line}.x."))
-    if line in END_OF_LIFE:
-        warnings.append((f"Python {line} has reached its end of life",
-                         f"Python {line} gets no security fixes since {END_OF_LIFE[line]}. "
-                         f"Move to a supported version, e.g. `{_newest_line(available)}`."))
-    return warnings
+                             f"{newest} is available with security and bug fixes. Pin"
+                             f" `{line_request.version}` in {FILE_NAME} to always get the newest {line}.x."))
+    ended, near = python_lifecycle.lifecycle_messages(
+        line, today or datetime.date.today(), newest_line(available))
+    return warnings + ended, near
 
 
-def _newest_line(available: list[str]) -> str:
-    stable = [v for v in parse_available(available) if not v.is_prerelease]
+def newest_line(available: list[str]) -> str:
+    stable = [v for v in parse_available(of_build(available, False)) if not v.is_prerelease]
     return f"{stable[-1].major}.{stable[-1].minor}" if stable else "3.12"

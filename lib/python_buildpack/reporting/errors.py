@@ -9,6 +9,7 @@ message prose lives in this one file.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -45,6 +46,17 @@ class Diagnosis(Protocol):
     def pip_limit(self) -> str | None: ...
     @property
     def name(self) -> str | None: ...
+
+
+class PackageLimit(Protocol):
+    @property
+    def releases(self) -> str: ...
+    @property
+    def python(self) -> object: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 REDACTED = "[redacted]"  # what stands for a secret in all output
@@ -440,6 +452,32 @@ def python_not_in_lock(version: str, lock: str, specifier: str, command: str) ->
         " install (or not work) on this version.",
         f"Pin a version that {lock} allows in .python-version, or widen the Python requirement"
         f" and run `{command}`.",
+    )
+
+
+def python_version_incompatible_package(version: str, origin: str, row: PackageLimit,
+                                        fix_line: str | None) -> BuildpackError:
+    package = row.releases
+    fix = (f"Put `{fix_line}` in {origin} (the newest line in the mirror on which {package} installs),"
+           f" or drop {package} from the app's dependencies." if fix_line else
+           f"The mirror has no Python on which {package} installs ({row.python}): add one, or drop"
+           f" {package} from the app's dependencies.")
+    return BuildpackError(
+        "python-version::incompatible-package",
+        f"{package} does not install on Python {version}",
+        f"{origin} asks for Python {version}; {package} installs on Python {row.python} only:"
+        f" {row.reason} (source: {row.source}). Stopped before installing anything.",
+        fix,
+    )
+
+
+def python_version_misspelled_file(found: str, expected: str) -> BuildpackError:
+    return BuildpackError(
+        "python-version::misspelled-file",
+        f"{visible(found)} is not a file the build reads: the name should be {expected}",
+        f"The upload has {visible(found)} and no {expected}, so the version in it would be ignored"
+        " and the app would build on the default Python instead.",
+        f"Rename it:\n  git mv {shlex.quote(found)} {expected}",
     )
 
 

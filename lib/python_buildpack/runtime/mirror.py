@@ -38,6 +38,7 @@ class RuntimeEntry:
     url: str
     sha256: str
     size: int | None = None
+    free_threaded: bool = False  # `"free_threaded": true`: a build without the GIL (PEP 703)
 
 
 # A busy or restarting mirror is asked again, waiting longer each time; a 404
@@ -220,5 +221,6 @@ def parse_manifest(document: Any, url: str) -> list[RuntimeEntry]:
                 url, f'runtimes[{index}] needs "version", "url" and "sha256" strings')
         size = item.get("size")
         entries.append(RuntimeEntry(str(version), str(file_url), str(sha256).lower(),
-                                    size if isinstance(size, int) else None))
+                                    size if isinstance(size, int) else None,
+                                    item.get("free_threaded") is True))
     return entries

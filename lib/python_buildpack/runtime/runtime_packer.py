@@ -40,7 +40,8 @@ _INSPECT = (
     "print(json.dumps({'implementation': platform.python_implementation(),"
     " 'version': platform.python_version(),"
     " 'stdlib': sysconfig.get_paths()['stdlib'],"
-    " 'machine': platform.machine()}))"
+    " 'machine': platform.machine(),"
+    " 'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED'))}))"
 )
 _TEST_DIRS = {"test", "tests", "idle_test"}
 
@@ -51,6 +52,7 @@ class PythonInstall:
     version: str
     machine: str
     stdlib: Path
+    free_threaded: bool = False  # built with --disable-gil (PEP 703): sysconfig's Py_GIL_DISABLED
 
 
 def inspect_prefix(prefix: Path) -> PythonInstall:
@@ -64,11 +66,13 @@ def inspect_prefix(prefix: Path) -> PythonInstall:
         raise errors.prefix_not_python(str(prefix), f"{python} did not run: {exc}") from exc
     if facts["implementation"] != "CPython":
         raise errors.prefix_not_cpython(str(prefix), facts["implementation"])
-    return PythonInstall(prefix, facts["version"], facts["machine"], Path(facts["stdlib"]))
+    return PythonInstall(prefix, facts["version"], facts["machine"], Path(facts["stdlib"]),
+                         bool(facts.get("free_threaded")))
 
 
 def archive_name(install: PythonInstall) -> str:
-    return f"cpython-{install.version}-{install.machine}-unknown-linux-gnu-install_only.tar.gz"
+    build = "-freethreaded" if install.free_threaded else ""
+    return f"cpython-{install.version}-{install.machine}-unknown-linux-gnu{build}-install_only.tar.gz"
 
 
 def package_runtime(prefix: Path, mirror_dir: Path) -> dict[str, object]:
@@ -87,7 +91,8 @@ def package_runtime(prefix: Path, mirror_dir: Path) -> dict[str, object]:
         name = archive_name(install)
         sha256, size = write_archive(tree, mirror_dir / name)
     entry = {"version": install.version, "url": name, "sha256": sha256, "size": size,
-             "implementation": "cpython", "arch": install.machine, "os": "linux"}
+             "implementation": "cpython", "arch": install.machine, "os": "linux",
+             "free_threaded": install.free_threaded}
     add_to_manifest(mirror_dir, entry)
     output.info(f"{name}: {size / 1e6:.1f} MB, sha256 {sha256}")
     return entry
@@ -184,6 +189,7 @@ def precompile(install: PythonInstall, tree: Path) -> None:
 def write_metadata(tree: Path, install: PythonInstall) -> None:
     metadata = {"version": install.version, "implementation": "cpython",
                 "original_prefix": str(install.prefix), "arch": install.machine,
+                "free_threaded": install.free_threaded,
                 "packed_by": f"bin/package-runtime on Python {platform.python_version()}"}
     (tree / METADATA_NAME).write_text(json.dumps(metadata, indent=2) + "\n")
 
@@ -219,7 +225,9 @@ def add_to_manifest(mirror_dir: Path, entry: dict[str, object]) -> None:
         runtimes: list[dict[str, object]] = []
         if manifest_path.exists():
             runtimes = json.loads(manifest_path.read_text()).get("runtimes", [])
-        runtimes = [r for r in runtimes if r.get("version") != entry["version"]] + [entry]
+        # A free-threaded build sits beside the plain one of the same version.
+        runtimes = [r for r in runtimes if (r.get("version"), bool(r.get("free_threaded"))) !=
+                    (entry["version"], entry["free_threaded"])] + [entry]
         runtimes.sort(key=lambda r: [int(p) if p.isdigit() else 0 for p in str(r["version"]).split(".")])
         partial = manifest_path.with_name(f".{MANIFEST_NAME}.{os.getpid()}.part")
         partial.write_text(json.dumps({"schema": 1, "runtimes": runtimes}, indent=2) + "\n")
