@@ -248,3 +248,20 @@ def nltk_index(directory: Path, url: str) -> None:
         f'<package id="tiny_corpus" name="Tiny" subdir="corpora" url="{url}packages/corpora/tiny_corpus.zip"'
         f' size="{len(data)}" unzipped_size="33" checksum="{hashlib.md5(data).hexdigest()}" unzip="1" />\n'  # noqa: S324 -- NLTK's format
         "</packages><collections></collections></nltk_data>\n")
+
+
+def write_private_index(root: Path) -> None:
+    """A PEP 503 index with one wheel that exists nowhere else."""
+    root.mkdir(parents=True, exist_ok=True)
+    wheel = root / "leanengine_private_demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("leanengine_private_demo/__init__.py", 'VALUE = "from the private index"\n')
+        info = "leanengine_private_demo-1.0.dist-info"
+        archive.writestr(f"{info}/METADATA",
+                         "Metadata-Version: 2.1\nName: leanengine-private-demo\nVersion: 1.0\n")
+        archive.writestr(f"{info}/WHEEL",
+                         "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr(f"{info}/RECORD", "")
+    project = root / "simple" / "leanengine-private-demo"
+    project.mkdir(parents=True)
+    (project / "index.html").write_text(f'<a href="../../{wheel.name}">{wheel.name}</a>\n')

@@ -28,7 +28,7 @@ from python_buildpack.launch import app_kind, collectstatic, profile_d, sdk_chec
 from python_buildpack.launch.app_kind import AppKind
 from python_buildpack.reporting import build_report, errors, output
 from python_buildpack.runtime import python_runtime
-from python_buildpack.support import commands, file_snapshot, partial_files
+from python_buildpack.support import commands, file_snapshot, partial_files, private_files
 from python_buildpack.system import system_step
 
 
@@ -230,6 +230,7 @@ def compile_app(build_dir: Path, cache_dir: Path, env_path: Path | None) -> None
         report.outcome, report.failure_code = "failed", "internal-error"
         raise
     finally:
+        private_files.remove_all()  # the app's netrc: only while the build runs
         output.end_step(failed=report.outcome != "succeeded")
         report.duration_seconds = round(time.monotonic() - started, 2)
         report.steps = [{"name": name, "seconds": round(seconds, 2)}

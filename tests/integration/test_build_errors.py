@@ -11,7 +11,6 @@ import secrets
 import shutil
 import subprocess
 import threading
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from helpers import (
     host_environment,
     http_server,
     run_bin,
+    write_private_index,
 )
 
 pytestmark = pytest.mark.integration
@@ -209,30 +209,13 @@ def test_secrets_from_env_dir_never_printed(runtime_mirror: RuntimeMirror, tmp_p
     assert token not in result.output
 
 
-def _write_private_index(root: Path) -> None:
-    """A PEP 503 index with one wheel that exists nowhere else."""
-    root.mkdir(parents=True, exist_ok=True)
-    wheel = root / "leanengine_private_demo-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr("leanengine_private_demo/__init__.py", 'VALUE = "from the private index"\n')
-        info = "leanengine_private_demo-1.0.dist-info"
-        archive.writestr(f"{info}/METADATA",
-                         "Metadata-Version: 2.1\nName: leanengine-private-demo\nVersion: 1.0\n")
-        archive.writestr(f"{info}/WHEEL",
-                         "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        archive.writestr(f"{info}/RECORD", "")
-    project = root / "simple" / "leanengine-private-demo"
-    project.mkdir(parents=True)
-    (project / "index.html").write_text(f'<a href="../../{wheel.name}">{wheel.name}</a>\n')
-
-
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_private_index_from_env_dir_is_used_and_host_pip_config_is_not(
     runtime_mirror: RuntimeMirror, tmp_path: Path, installer: str
 ) -> None:
     runtime_mirror.ensure("3.12.1")
     index = tmp_path / "index"
-    _write_private_index(index)
+    write_private_index(index)
     broken_config = tmp_path / "host-pip.conf"
     broken_config.write_text(f"[global]\nindex-url = http://127.0.0.1:{free_port()}/nothing\n")
     app = copy_fixture("flask-app", tmp_path)

@@ -301,7 +301,7 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
                                    projects=projects, manifest=plan.manifest)
     pip_env, command_env = build_environments(plan, use_cache, system)
     installer = Installer(choice.name, choice.why, pip_env,
-                          pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache),
+                          pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache, plan.app_env),
                           system.requirements)
     return InstallSetup(inputs, installer, command_env, projects)
 

@@ -3,7 +3,7 @@
 Packages go into the relocated runtime's own site-packages (a virtual
 environment would not survive the slug being moved). pip never reads the
 build host's configuration (`PIP_CONFIG_FILE=/dev/null`, no host `PIP_*`);
-only `PIP_INDEX_URL` / `PIP_EXTRA_INDEX_URL` from the app's ENV_DIR are honoured.
+only the app's index settings from its ENV_DIR are honoured (index_credentials).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from python_buildpack.install import pip_failures
+from python_buildpack.install import index_credentials, index_probe, pip_failures
 from python_buildpack.install.manager_tools import SYSTEM_CA_BUNDLE, uv_binary
 from python_buildpack.install.tool_versions import ToolVersions
 from python_buildpack.reporting import errors, output
@@ -58,6 +58,8 @@ def pip_environment(
     if not use_cache:
         env["PIP_NO_CACHE_DIR"] = "1"
     env.update({name: app_env[name] for name in APP_PIP_SETTINGS if name in app_env})
+    index_credentials.register_url_credentials(app_env, APP_PIP_SETTINGS)
+    env["NETRC"] = index_credentials.netrc_path(app_env)
     return env
 
 
@@ -107,10 +109,13 @@ _UV_NAMES = {"PIP_INDEX_URL": "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL": "UV_EXTRA_I
              "PIP_TRUSTED_HOST": "UV_INSECURE_HOST"}
 
 
-def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool) -> dict[str, str]:
-    """pip's isolated environment translated for uv (no host uv.toml, no downloads of Pythons)."""
+def uv_environment(pip_env: Mapping[str, str], uv_cache: Path, use_cache: bool,
+                   app_env: Mapping[str, str]) -> dict[str, str]:
+    """pip's isolated environment translated for uv (no host uv.toml, no downloads of
+    Pythons), with the app's own uv index settings."""
     env = {k: v for k, v in pip_env.items() if not k.startswith("PIP_")}
     env.update({_UV_NAMES[name]: value for name, value in pip_env.items() if name in _UV_NAMES})
+    env.update(index_credentials.uv_settings(app_env))
     env.update({
         "UV_NO_CONFIG": "1",  # no uv.toml of the host
         "UV_PYTHON_DOWNLOADS": "never",
@@ -171,7 +176,7 @@ def _uv(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str],
     try:
         printed = commands.run(argv, env=env, cwd=app_dir)
     except commands.CommandFailed as failure:
-        raise _installer_failed(failure, step, runtime, "uv") from failure
+        raise _installer_failed(failure, step, runtime, env, "uv") from failure
     _sum_up(printed, ("Installed ", "Uninstalled ", "Audited "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
@@ -213,17 +218,22 @@ def _pip(runtime: InstalledRuntime, arguments: list[str], env: Mapping[str, str]
     try:
         printed = commands.run(argv, env=env, cwd=cwd)
     except commands.CommandFailed as failure:
-        raise _installer_failed(failure, step, runtime) from failure
+        raise _installer_failed(failure, step, runtime, env) from failure
     _sum_up(printed, ("Successfully installed ", "Successfully uninstalled "))
     relocate.make_scripts_relative(runtime.home / "bin")
 
 
 def _installer_failed(failure: commands.CommandFailed, step: str, runtime: InstalledRuntime,
-                      installer: str = "pip") -> errors.BuildpackError:
-    """A full disk, or pip's (uv's) failure diagnosed from its output."""
+                      env: Mapping[str, str], installer: str = "pip") -> errors.BuildpackError:
+    """A full disk, a private index that refused the credentials, or pip's (uv's)
+    failure diagnosed from its output."""
     if disk_space.is_disk_full(failure):
         return errors.disk_full(str(runtime.home))
     diagnosis = pip_failures.diagnose(failure.tail)
+    if diagnosis.cause in ("no-such-package", "no-matching-version"):
+        refused = index_probe.refusal(env, diagnosis.name)
+        if refused is not None:
+            return errors.index_refused(refused.host, refused.status, refused.setting, installer)
     return errors.pip_failed(
         step, failure.exit_code, diagnosis, runtime.version, installer=installer,
         installer_version=installed_pip_version(runtime) if installer == "pip" else None,

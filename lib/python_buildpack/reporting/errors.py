@@ -471,6 +471,31 @@ def python_version_incompatible_package(version: str, origin: str, row: PackageL
     )
 
 
+def netrc_invalid(line: int | None) -> BuildpackError:
+    where = f" (line {line})" if line else ""
+    return BuildpackError(
+        "env::bad-netrc",
+        "NETRC in the app's environment is not a .netrc file",
+        f"NETRC must hold the content of a .netrc file, not a path; it could not be read as one{where}."
+        " Its value is not shown: it holds credentials.",
+        "Set NETRC to lines such as\n  machine pypi.example.com login deploy password <token>",
+    )
+
+
+def index_refused(host: str, status: int, setting: str, installer: str) -> BuildpackError:
+    answer = "401: the credentials are wrong or missing" if status == 401 else \
+        "403: the credentials are not allowed to read it"
+    return BuildpackError(
+        "pip::index-auth-refused",
+        f"The package index at {host} refused the build's credentials",
+        f"{installer} found nothing there because {host} answered {answer}. The index is set by"
+        f" {setting} in the app's environment.",
+        f"Check the user and password (or token) for {host}: in the URL of {setting} (as"
+        " USER:TOKEN before the host, the token URL-encoded), in NETRC, or in"
+        " UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD.",
+    )
+
+
 def python_version_misspelled_file(found: str, expected: str) -> BuildpackError:
     return BuildpackError(
         "python-version::misspelled-file",

@@ -31,6 +31,7 @@ ERROR_PREFIX = " !     "
 # "true") for redaction to mean anything; secrets are longer.
 _MIN_SECRET_LENGTH = 6
 _secrets: list[str] = []
+_PUBLIC_INDEX_PATHS = ("/simple", "/pypi/simple", "/root/pypi/+simple")
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -50,6 +51,8 @@ def _url_fragments(value: str) -> list[str]:
     if not parts.scheme or not parts.netloc:
         return []
     path = parts.path.rstrip("/")
+    if path in _PUBLIC_INDEX_PATHS:
+        path = ""  # every index has it: no secret, and hiding it garbles every URL in the log
     return [fragment for fragment in (parts.username, parts.password, path, parts.query) if fragment]
 
 
