@@ -9,15 +9,17 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 
 .PHONY: demo test lint unit integration bench clean stress image-test-tools
 
-# The Debian packages bin/image's tests run for real (a registry, a base image
-# builder, a container engine): installed when missing (apt-get update once).
-IMAGE_TEST_PACKAGES := docker-registry mmdebstrap podman runc skopeo uidmap fuse-overlayfs apache2-utils openssl
+# The Debian packages the tests run for real (bin/image's: a registry, a base image
+# builder, a container engine; the private-dependency tests': an SSH server for
+# git over SSH): installed when missing (apt-get update once).
+IMAGE_TEST_PACKAGES := docker-registry mmdebstrap podman runc skopeo uidmap fuse-overlayfs apache2-utils openssl \
+	openssh-server
 image-test-tools:
 	@missing=$$(for p in $(IMAGE_TEST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "Installing for the image tests: $$missing"; \
+			echo "Installing for the tests: $$missing"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else echo "Not root: the image tests that need $$missing will be skipped"; fi; \
 	fi

@@ -23,7 +23,7 @@ from python_buildpack.analysis.leanengine_yaml import Command
 from python_buildpack.cache import python_line
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.image import os_needs
-from python_buildpack.install import app_servers, compile_hooks, hooks, install_step, nltk_data
+from python_buildpack.install import app_servers, compile_hooks, git_access, hooks, install_step, nltk_data
 from python_buildpack.launch import app_kind, collectstatic, profile_d, sdk_check, smoke_check, start_command
 from python_buildpack.launch.app_kind import AppKind
 from python_buildpack.reporting import build_report, errors, output
@@ -271,6 +271,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
     report.installer = setup.installer.name
     report.dependencies = plan.manifest.describe()
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
+    git_access.remove_files()  # git's credentials: for the install step only
     nltk_data.provide(plan.app_dir, plan.build_dir, installed, setup.command_env,
                       cache_dir=plan.cache_dir if use_cache else None,
                       url=setting(nltk_data.URL_SETTING, plan.host_env, plan.app_env))

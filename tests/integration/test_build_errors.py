@@ -361,19 +361,15 @@ def served_git_repository(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("installer", ["pip", "uv"])
-def test_git_requirement_on_an_unreachable_host(runtime_mirror: RuntimeMirror, tmp_path: Path,
-                                                installer: str) -> None:
+def test_git_requirement_on_an_unreachable_host(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
     runtime_mirror.ensure("3.12.1")
-    url = f"http://127.0.0.1:{free_port()}/org/repo.git"
-    app = git_requirement_app(tmp_path, url)
-    result = compile_app(runtime_mirror.url, app, tmp_path / "cache", PYTHON_INSTALLER=installer)
-    assert_user_error(result, "pip::vcs-unreachable",
-                      "Error: git could not reach the repository of leanengine-git-demo",
-                      f"{installer} could not install the app's requirements",
-                      f"The repository: {url}", "fatal: unable to access", "reachable from the build machine")
-    assert "systemDependencies" not in result.stderr
-    assert "has no wheel" not in result.stderr
+    port = free_port()
+    app = git_requirement_app(tmp_path, f"http://127.0.0.1:{port}/org/repo.git")
+    result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "git::unreachable", f"The build machine could not reach 127.0.0.1:{port}",
+                      f"git ls-remote of git+http://127.0.0.1:{port}/org/repo.git@HEAD failed",
+                      "fatal: unable to access", "reachable from the build machine")
+    assert "Installing dependencies" not in result.output  # told before the installer runs
 
 
 def test_git_requirement_needing_credentials_hides_the_token(runtime_mirror: RuntimeMirror,
@@ -391,28 +387,40 @@ def test_git_requirement_needing_credentials_hides_the_token(runtime_mirror: Run
     finally:
         server.shutdown()
         server.server_close()
-    assert_user_error(result, "pip::vcs-auth",
-                      "Error: git was refused access to the repository of leanengine-git-demo",
-                      "fatal: Authentication failed for", "read-only deploy token",
-                      f"http://[redacted]@127.0.0.1:{server.server_address[1]}/org/private.git")
+    assert_user_error(result, "git::auth-refused",
+                      f"127.0.0.1:{server.server_address[1]} refused the build's credentials",
+                      "fatal: Authentication failed for", "GIT_CREDENTIALS",
+                      f"git+http://127.0.0.1:{server.server_address[1]}/org/private.git@HEAD")
     assert token not in result.output
     logs = (tmp_path / "cache").rglob("*.log")
     assert all(token not in log.read_text() for log in logs)
 
 
-@pytest.mark.parametrize(("installer", "git_says"), [
-    ("pip", "did not match any file(s) known to git"),  # pip clones, then checks the ref out
-    ("uv", "fatal: couldn't find remote ref refs/tags/v9.9.9"),  # uv fetches the ref itself
-])
-def test_git_requirement_with_a_ref_that_does_not_exist(runtime_mirror: RuntimeMirror, tmp_path: Path,
-                                                        installer: str, git_says: str) -> None:
+def test_git_requirement_with_a_ref_that_does_not_exist(runtime_mirror: RuntimeMirror, tmp_path: Path) -> None:
+    """git's "dumb" HTTP protocol (plain files) answers ls-remote too."""
     runtime_mirror.ensure("3.12.1")
     served = served_git_repository(tmp_path / "git")
     with http_server(served) as base:
         app = git_requirement_app(tmp_path, f"{base}org/demo.git@v9.9.9")
+        result = compile_app(runtime_mirror.url, app, tmp_path / "cache")
+    assert_user_error(result, "git::ref-not-found", "has no branch or tag `v9.9.9`",
+                      f"git+{base}org/demo.git@v9.9.9", "a full commit hash")
+
+
+@pytest.mark.parametrize(("installer", "git_says"), [
+    ("pip", "did not match any file(s) known to git"),  # pip clones, then checks the ref out
+    ("uv", "failed to find branch, tag, or commit `0123abc`"),
+])
+def test_git_requirement_with_a_short_commit_that_does_not_exist(
+        runtime_mirror: RuntimeMirror, tmp_path: Path, installer: str, git_says: str) -> None:
+    """A short hash cannot be told from a commit by ls-remote: the installer finds it missing."""
+    runtime_mirror.ensure("3.12.1")
+    served = served_git_repository(tmp_path / "git")
+    with http_server(served) as base:
+        app = git_requirement_app(tmp_path, f"{base}org/demo.git@0123abc")
         result = compile_app(runtime_mirror.url, app, tmp_path / "cache", PYTHON_INSTALLER=installer)
     assert_user_error(result, "pip::vcs-ref-not-found",
-                      "Error: The git repository of leanengine-git-demo has no `v9.9.9`",
+                      "Error: The git repository of leanengine-git-demo has no `0123abc`",
                       git_says, f"The repository: {base}org/demo.git",
                       "branch, tag or full commit hash")
     assert "PyPI" not in result.stderr

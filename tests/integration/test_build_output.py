@@ -207,7 +207,7 @@ ERROR_SCENARIOS: dict[str, Setup] = {
     "pip::no-such-package": writes("requirements.txt", "leanengine-no-such-package-xyz==1.0\n"),
     "pip::no-matching-version": writes("requirements.txt", "Flask==0.0.1\n"),
     # Port 9 (discard) has no listener here; a fixed port keeps the golden output stable.
-    "pip::vcs-unreachable": writes("requirements.txt", "leanengine-git-demo @ git+http://127.0.0.1:9/org/repo.git\n"),
+    "git::unreachable": writes("requirements.txt", "leanengine-git-demo @ git+http://127.0.0.1:9/org/repo.git\n"),
     "build::command-failed": writes("leanengine.yaml", "build: 'echo building; false'\n"),
 }
 
@@ -230,8 +230,11 @@ def test_golden_errors(mirror: str, tmp_path: Path, code: str) -> None:
 def test_every_error_code_is_documented_and_tested() -> None:
     source = (REPO / "lib" / "python_buildpack" / "reporting" / "errors.py").read_text()
     codes = set(re.findall(r'"([a-z-]+::[a-z-]+)"', source))
-    codes |= {f"pip::{cause}" for cause in re.findall(r'^    "([a-z-]+)": \(', source, re.MULTILINE)
-              if cause != "other"}
+    for table, prefix in (("_PIP_CAUSES", "pip"), ("_GIT_FAILURES", "git")):  # codes made from a cause
+        block = source[source.index(f"{table} = {{"):]
+        block = block[:block.index("\n}\n")]
+        codes |= {f"{prefix}::{cause}" for cause in re.findall(r'^    "([a-z-]+)": \(', block, re.MULTILINE)
+                  if cause != "other"}
     readme = (REPO / "README.md").read_text()
     tests = "\n".join(path.read_text() for path in (REPO / "tests").rglob("*.py"))
     assert sorted(code for code in codes if f"`{code}`" not in readme) == []

@@ -37,7 +37,7 @@ def files_of(app_dir: Path) -> list[Path]:
     return found
 
 
-def _content_lines(app_dir: Path) -> Iterator[str]:
+def content_lines(app_dir: Path) -> Iterator[str]:
     """The lines of the app's requirement files without comments, blanks and includes."""
     for path in files_of(app_dir):
         for line in logical_lines(path.read_text(errors="replace")):
@@ -47,7 +47,7 @@ def _content_lines(app_dir: Path) -> Iterator[str]:
 
 def requirement_lines(app_dir: Path) -> list[str]:
     """Every requirement-looking line of the app's requirement files (options dropped)."""
-    return [line for line in _content_lines(app_dir) if not line.startswith("-")]
+    return [line for line in content_lines(app_dir) if not line.startswith("-")]
 
 
 def requirement_names(app_dir: Path) -> set[str]:
@@ -66,7 +66,7 @@ def plain_requirements(app_dir: Path) -> list[str] | None:
     """The app's requirements if every line is a plain PEP 508 requirement
     (no paths, URLs, editables or options other than -r/-c); else None."""
     plain: list[str] = []
-    for line in _content_lines(app_dir):
+    for line in content_lines(app_dir):
         if line.startswith("-") or line.endswith("\\"):
             return None
         try:

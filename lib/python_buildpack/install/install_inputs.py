@@ -38,13 +38,20 @@ class InstallInputs:
     manager: str = "requirements"  # which file says what to install, and the tool that reads it
     local_projects: str = ""
     exposed_env: dict[str, str] = field(default_factory=dict)
+    # The commit each moving git ref (branch, tag, default branch) named at build time.
+    vcs_commits: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True).encode()
+        canonical = json.dumps(self.as_dict(), sort_keys=True).encode()
         return hashlib.sha256(canonical).hexdigest()[:24]
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Without git commits when there are none: the key of an app without git
+        requirements stays what it was before they were part of it."""
+        values = asdict(self)
+        if not self.vcs_commits:
+            del values["vcs_commits"]
+        return values
 
 
 _SIMPLE_CHANGES = {
@@ -86,7 +93,16 @@ def explain_changes(previous: Mapping[str, object] | None, current: InstallInput
                      if before_env.get(name) != current.exposed_env.get(name))
     if changed:
         reasons.append(f"environment variables for the install step changed: {', '.join(changed)}")
+    reasons += _moved_refs(previous.get("vcs_commits"), current.vcs_commits)
     return reasons or ["the cached dependencies are gone or unusable"]
+
+
+def _moved_refs(before: object, now: Mapping[str, str]) -> list[str]:
+    """One reason per git ref whose commit moved (or that is new)."""
+    earlier: Mapping[str, object] = before if isinstance(before, dict) else {}
+    return [f"git+{shown} moved from {str(earlier[shown])[:12]} to {commit[:12]}" if shown in earlier
+            else f"git+{shown} is new (at {commit[:12]})"
+            for shown, commit in sorted(now.items()) if earlier.get(shown) != commit]
 
 
 def _digest_bytes(chunks: Iterable[bytes]) -> str:
@@ -125,6 +141,7 @@ def gather(
     installer: str = "pip",
     projects: Iterable[local_projects.LocalProject] = (),
     manifest: DependencyManifest | None = None,
+    vcs_commits: Mapping[str, str] | None = None,
 ) -> InstallInputs:
     root = app_dir.resolve()
     version_file = app_dir / ".python-version"
@@ -152,6 +169,7 @@ def gather(
                                      for project in projects),
         # Values are hashed: the layer's metadata must not hold secrets.
         exposed_env={name: _digest_bytes([value.encode()]) for name, value in sorted(exposed_env.items())},
+        vcs_commits=dict(vcs_commits or {}),
     )
 
 

@@ -3,24 +3,27 @@ restored from the cache layer, updated in place, or installed afresh."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_buildpack.analysis import local_projects, requirement_files
+from python_buildpack.analysis import local_projects, requirement_files, vcs_requirements
 from python_buildpack.analysis.build_plan import BuildPlan
 from python_buildpack.analysis.leanengine_yaml import Command, UseDefault
 from python_buildpack.cache.build_cache import BuildCache
 from python_buildpack.install import (
     build_environment,
     editable_installs,
+    git_access,
     hooks,
     install_inputs,
     installer_choice,
     locked_install,
     pip_install,
     tool_versions,
+    vcs_refs,
 )
 from python_buildpack.install.install_inputs import InstallInputs
 from python_buildpack.reporting import build_report, errors, output
@@ -263,18 +266,57 @@ def ensure_web_server(plan: BuildPlan, installed: python_runtime.InstalledRuntim
     output.info(f"Added gunicorn {tools.gunicorn} as the web server")
 
 
-def exposed_to_install(plan: BuildPlan) -> dict[str, str]:
+def exposed_to_install(plan: BuildPlan, referenced: Mapping[str, str]) -> dict[str, str]:
     if plan.config.expose_environments_on_build:
         return dict(plan.app_env)
-    return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS}
+    return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS or k in referenced}
+
+
+# Variables that configure the tools, or hold the build's own credentials: a
+# requirement file's `${NAME}` never gets them, whatever it names.
+_NEVER_EXPANDED = ("PIP_", "UV_", "PYTHON", "GIT_CONFIG", "GIT_SSH", "GIT_ASKPASS", "GIT_TERMINAL",
+                   "GIT_EXEC", "GIT_DIR", "GIT_WORK_TREE", "GIT_TRACE", "GIT_CURL", "GIT_HTTP", "SSH_",
+                   "LD_", "NETRC", "PATH", "HOME", "TMPDIR")
+
+
+def expanded_variables(plan: BuildPlan, lines: list[str]) -> dict[str, str]:
+    """The app's variables that its requirement files name as `${NAME}`: pip and uv
+    expand them, even without exposeEnvironmentsOnBuild (they reach the installer only)."""
+    names = vcs_requirements.referenced_variables(lines)
+    withheld = [name for name in names if name.startswith(_NEVER_EXPANDED)]
+    unset = [name for name in names if name not in plan.app_env and name not in withheld]
+    if unset or withheld:
+        raise errors.requirement_variables_unset(unset, withheld)
+    return {name: plan.app_env[name] for name in names}
+
+
+@dataclass(frozen=True)
+class GitSetup:
+    """What the install step gives git, and the commits of the moving refs."""
+    env: dict[str, str]
+    commits: dict[str, str]
+
+
+def prepare_git(plan: BuildPlan, lines: list[str], variables: Mapping[str, str],
+                pip_env: Mapping[str, str]) -> GitSetup:
+    requirements = vcs_requirements.find_vcs_requirements(lines)
+    env = git_access.git_environment(plan.app_env, requirements)
+    if requirements:
+        given = [name for name in (git_access.CREDENTIALS_SETTING, git_access.KEY_SETTING,
+                                   git_access.KNOWN_HOSTS_SETTING) if plan.app_env.get(name, "").strip()]
+        output.info(f"git requirements: {len(requirements)}; git gets "
+                    + (", ".join(given) if given else "no credentials (none are set)"))
+    commits = vcs_refs.resolve_refs(requirements, variables, {**pip_env, **env})
+    return GitSetup(env, commits)
 
 
 @dataclass(frozen=True)
 class InstallSetup:
     inputs: InstallInputs  # the cache key
     installer: Installer
-    command_env: Mapping[str, str]  # for the app's install and build commands
+    command_env: Mapping[str, str]  # for the app's build commands
     projects: tuple[local_projects.LocalProject, ...]  # local projects the requirements install
+    install_command_env: Mapping[str, str] = dataclasses.field(default_factory=dict)  # install commands
 
 
 def build_environments(plan: BuildPlan, use_cache: bool, system: SystemDependencies
@@ -295,15 +337,19 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
         plan.app_dir, requirement_files.files_of(plan.app_dir)))
     if plan.manifest.is_package:  # the app itself, installed editable after its dependencies
         projects = (*projects, local_projects.LocalProject(plan.app_dir.resolve(), editable=True))
+    pip_env, command_env = build_environments(plan, use_cache, system)
+    lines = list(requirement_files.content_lines(plan.app_dir))
+    variables = expanded_variables(plan, lines)
+    git = prepare_git(plan, lines, variables, pip_env)
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
-                                   exposed_env=exposed_to_install(plan), installer=choice.name,
-                                   projects=projects, manifest=plan.manifest)
-    pip_env, command_env = build_environments(plan, use_cache, system)
+                                   exposed_env=exposed_to_install(plan, variables), installer=choice.name,
+                                   projects=projects, manifest=plan.manifest, vcs_commits=git.commits)
+    pip_env.update({**variables, **git.env})
     installer = Installer(choice.name, choice.why, pip_env,
                           pip_install.uv_environment(pip_env, plan.cache_dir / "uv", use_cache, plan.app_env),
                           system.requirements)
-    return InstallSetup(inputs, installer, command_env, projects)
+    return InstallSetup(inputs, installer, command_env, projects, {**command_env, **git.env})
 
 
 def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup: InstallSetup
@@ -318,7 +364,7 @@ def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup:
     skip = (slug_layout.SLUG_DIR,)
     watched = watched_directories(plan, setup.projects)
     before = [file_snapshot.snapshot(directory, skip) for directory in watched]
-    run_install_step(plan, installed, installer, command_env, restored)
+    run_install_step(plan, installed, installer, setup.install_command_env or command_env, restored)
     make_editables_movable(plan, installed)
     written = [path for directory, state in zip(watched, before)
                for path in file_snapshot.changed_files(state, directory, skip)]

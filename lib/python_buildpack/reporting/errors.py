@@ -496,6 +496,93 @@ def index_refused(host: str, status: int, setting: str, installer: str) -> Build
     )
 
 
+# --- git requirements (install/git_access, install/vcs_refs) -------------------
+
+_GIT_CREDENTIALS_EXAMPLE = "  https://USER:TOKEN@git.example.com"
+_KNOWN_HOSTS_HINT = (
+    "Set SSH_KNOWN_HOSTS in the app's environment to the host's public key lines, as"
+    " `ssh-keyscan` prints them:\n  ssh-keyscan -p PORT HOST\n(omit -p for port 22). Check the"
+    " fingerprints (`ssh-keygen -lf` of those lines) against the ones your git host publishes."
+    " The build never turns host-key checking off.")
+
+
+def git_credentials_invalid(line: int) -> BuildpackError:
+    return BuildpackError(
+        "git::bad-credentials",
+        "GIT_CREDENTIALS in the app's environment is not in git's credential-store format",
+        f"Line {line} is not a URL with a user and a password (or token) before the host. Its value"
+        " is not shown: it holds credentials.",
+        f"Write one line per git host, e.g.\n{_GIT_CREDENTIALS_EXAMPLE}\n(the token URL-encoded when it"
+        " holds `@`, `:` or `/`).",
+    )
+
+
+def ssh_key_invalid(reason: str) -> BuildpackError:
+    return BuildpackError(
+        "git::bad-ssh-key",
+        "SSH_PRIVATE_KEY in the app's environment is not a usable private key",
+        f"The key could not be read: {reason}. Its value is not shown.",
+        "Make a deploy key without a passphrase (`ssh-keygen -t ed25519 -N '' -f deploy_key`), give the"
+        " repository its public half (deploy_key.pub) with read access, and set SSH_PRIVATE_KEY to the"
+        " whole content of deploy_key (or its base64).",
+    )
+
+
+def git_no_known_hosts(requirements: Sequence[str]) -> BuildpackError:
+    return BuildpackError(
+        "git::no-known-hosts",
+        "git+ssh requirements need the SSH host keys of their hosts",
+        "The requirements fetch over SSH, and SSH_KNOWN_HOSTS is not set in the app's environment,"
+        " so the build cannot check that it talks to the real host:\n" + bullet_list(requirements),
+        _KNOWN_HOSTS_HINT,
+    )
+
+
+def git_ref_not_found(requirement: str, ref: str, host: str) -> BuildpackError:
+    return BuildpackError(
+        "git::ref-not-found",
+        f"The git repository at {host} has no branch or tag `{ref}`",
+        f"`git ls-remote` lists no ref named `{ref}` for git+{requirement}.",
+        "Check the ref after `@` in the requirement: a branch, a tag or a full commit hash that is"
+        " pushed, e.g. `name @ git+https://host/org/repo.git@v1.2.0`.",
+    )
+
+
+_GIT_FAILURES = {
+    "auth-refused": ("{host} refused the build's credentials for the repository", "{auth}"),
+    "host-key-unknown": ("The SSH host key of {host} is not the one in SSH_KNOWN_HOSTS",
+                         "ssh found no matching line for the host, or a different key. "
+                         + _KNOWN_HOSTS_HINT),
+    "repository-not-found": ("{host} has no repository at the requirement's URL",
+                             "Check the repository's path in requirements.txt. A host may also answer"
+                             " this way when the credentials cannot see the repository: {auth}"),
+    "unreachable": ("The build machine could not reach {host}",
+                    "Check the URL's host and port, and that the host is reachable from the build"
+                    " machine, not only from your own network or VPN."),
+    "failed": ("git could not read the repository at {host}",
+               "git's lines above say why. Check the URL of the requirement and the credentials"
+               " (GIT_CREDENTIALS, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS)."),
+}
+_HTTPS_AUTH = (f"set GIT_CREDENTIALS in the app's environment to a line such as\n{_GIT_CREDENTIALS_EXAMPLE}\n"
+               "with a token that can read the repository (a read-only deploy token). `${VAR}` in"
+               " requirements.txt works too; the build log hides the values.")
+_SSH_AUTH = ("give the repository the public half of a deploy key (read access) and set SSH_PRIVATE_KEY in"
+             " the app's environment to its private half; check that the URL's user is the one the host"
+             " expects (`git@` on most hosts).")
+
+
+def git_failed(cause: str, requirement: str, host: str, lines: Sequence[str], *, ssh: bool) -> BuildpackError:
+    """`git ls-remote` of a git requirement failed; cause: a key of _GIT_FAILURES."""
+    title, hint = _GIT_FAILURES[cause]
+    auth = _SSH_AUTH if ssh else _HTTPS_AUTH
+    return BuildpackError(
+        f"git::{cause}",
+        title.format(host=host),
+        f"git ls-remote of git+{requirement} failed." + told("git", lines),
+        hint.format(auth=auth[0].upper() + auth[1:] if cause == "auth-refused" else auth),
+    )
+
+
 def python_version_misspelled_file(found: str, expected: str) -> BuildpackError:
     return BuildpackError(
         "python-version::misspelled-file",
@@ -677,10 +764,10 @@ _PIP_CAUSES = {
     "vcs-auth": (
         "git was refused access to the repository of {req}",
         "{url} refused the build's credentials, or needs some the build does not have (git cannot"
-        " ask for a password during a build). Give the build read access: a read-only deploy token in the URL"
-        " (`name @ git+https://<user>:<token>@host/org/repo.git`; the build log hides it), a public"
-        " repository, or a private index with the package (PIP_EXTRA_INDEX_URL in the app's"
-        " environment)."),
+        " ask for a password during a build). Give the build read access: for HTTPS, GIT_CREDENTIALS in"
+        " the app's environment (lines `https://USER:TOKEN@host`, git's credential store; the build log"
+        " hides them); for git+ssh, SSH_PRIVATE_KEY (a deploy key) and SSH_KNOWN_HOSTS; or a private"
+        " index with the package (PIP_EXTRA_INDEX_URL in the app's environment)."),
     "vcs-ref-not-found": (
         "The git repository of {req} has no {ref}",
         "Check the ref after `@` in the requirement: it must be a branch, tag or full commit hash"
@@ -701,11 +788,17 @@ _PIP_CAUSES = {
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s'\"`]+)@")
 
 
+# Placeholders of the examples in these messages, shown as they are.
+_EXAMPLE_USERINFO = ("git", "USER:TOKEN")
+
+
 def without_credentials(text: str) -> str:
     """URLs with their `user:token@` part hidden (pip masks only the password, so
-    `<token>:x-oauth-basic@` shows the token); `git@` of SSH URLs is no secret."""
+    `<token>:x-oauth-basic@` shows the token); the user of an SSH URL (`git@`) is
+    no secret: SSH authenticates with a key."""
     return _URL_CREDENTIALS.sub(
-        lambda found: found.group(0) if found.group("userinfo") == "git"
+        lambda found: found.group(0) if found.group("userinfo") in _EXAMPLE_USERINFO
+        or (found.group("scheme").endswith("ssh://") and ":" not in found.group("userinfo"))
         else f"{found.group('scheme')}{REDACTED}@", text)
 
 
@@ -798,6 +891,20 @@ def refused_variable(name: str, reason: str) -> BuildpackError:
         f"{name}: {reason}",
         f"Remove {name} from the app's environment variables (the platform's settings page),"
         " then deploy again.",
+    )
+
+
+def requirement_variables_unset(unset: Sequence[str], withheld: Sequence[str]) -> BuildpackError:
+    found = [f"${{{name}}}: not set in the app's environment" for name in unset]
+    found += [f"${{{name}}}: it configures the build's own tools, so it is never expanded"
+              for name in withheld]
+    return BuildpackError(
+        "env::unset-requirement-variable",
+        "The requirement files use variables the build cannot expand",
+        "pip and uv would keep these as written, and fail on the literal text:\n" + bullet_list(found),
+        "Set the variable in the app's environment (the platform's settings page), or for a"
+        " git token use GIT_CREDENTIALS (lines `https://USER:TOKEN@host`) and drop the variable"
+        " from the URL.",
     )
 
 

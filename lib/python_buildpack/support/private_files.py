@@ -31,3 +31,9 @@ def remove_all() -> None:
     if _directory is not None:
         shutil.rmtree(_directory, ignore_errors=True)
         _directory = None
+
+
+def remove(name: str) -> None:
+    """Remove one private file, if written (its directory stays for the others)."""
+    if _directory is not None:
+        (_directory / name).unlink(missing_ok=True)
