@@ -131,14 +131,16 @@ def test_https_credentials_and_a_moving_branch(runtime_mirror: RuntimeMirror, re
         assert_nowhere(result, tmp_path, app, PASSWORD)
 
 
-def test_a_token_in_requirements_txt_as_a_variable_with_pip(
-        runtime_mirror: RuntimeMirror, http_git: GitHttpServer, tmp_path: Path) -> None:
-    """`${VAR}` reaches pip from ENV_DIR without exposeEnvironmentsOnBuild, and only pip."""
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_token_in_requirements_txt_as_a_variable(
+        runtime_mirror: RuntimeMirror, http_git: GitHttpServer, tmp_path: Path, installer: str) -> None:
+    """`${VAR}` reaches the installer from ENV_DIR without exposeEnvironmentsOnBuild, and only it
+    (uv keeps the repositories it fetched in its cache: the URL it wrote there must not hold the token)."""
     url = f"http://deploy:${{GIT_DEMO_TOKEN}}@127.0.0.1:{http_git.port}/demo.git"
     app = app_requiring(tmp_path, f"{PACKAGE} @ git+{url}")
     (app / "leanengine.yaml").write_text("build: test -z \"$GIT_DEMO_TOKEN\"\n")  # not given to build commands
     token = urllib.parse.quote(PASSWORD, safe="")
-    result = build(runtime_mirror, app, tmp_path, {"GIT_DEMO_TOKEN": token}, PYTHON_INSTALLER="pip",
+    result = build(runtime_mirror, app, tmp_path, {"GIT_DEMO_TOKEN": token}, PYTHON_INSTALLER=installer,
                    SMOKE_CHECK="0")
     assert result.returncode == 0, result.output
     assert f"git+http://127.0.0.1:{http_git.port}/demo.git@HEAD is at commit" in result.output
