@@ -17,6 +17,7 @@ from python_buildpack.analysis.vcs_requirements import (
     VcsRequirement,
     expand,
     find_vcs_requirements,
+    installer_variables,
     parse_line,
     referenced_variables,
 )
@@ -69,6 +70,27 @@ def test_each_requirement_once_and_variables_as_pip_expands_them() -> None:
     assert referenced_variables(lines) == ["REF", "TOKEN"]
     assert expand("x ${REF} ${lower} ${UNKNOWN} $REF", {"REF": "main", "lower": "no"}) == \
         "x main ${lower} ${UNKNOWN} $REF"
+
+
+def test_the_installer_gets_the_named_variables_only() -> None:
+    app_env = {"GITLAB_TOKEN": "t0ken-value", "REF": "main", "OTHER": "x"}
+    assert installer_variables(["a @ git+https://ci:${GITLAB_TOKEN}@h/a.git@${REF}"], app_env) == \
+        {"GITLAB_TOKEN": "t0ken-value", "REF": "main"}
+    assert installer_variables(["Flask==3.0"], app_env) == {}
+
+
+@pytest.mark.parametrize(("line", "named"), [
+    ("a @ git+https://h/a.git@${MISSING}", "${MISSING}: not set"),
+    ("a @ git+https://h/a.git@${PIP_INDEX_URL}", "${PIP_INDEX_URL}: it configures"),
+    ("a @ git+https://h/a.git@${GIT_SSH_COMMAND}", "${GIT_SSH_COMMAND}: it configures"),
+    ("a @ git+https://h/a.git@${PATH}", "${PATH}: it configures"),
+])
+def test_variables_the_installer_cannot_get_are_an_error(line: str, named: str) -> None:
+    app_env = {"PIP_INDEX_URL": "x", "GIT_SSH_COMMAND": "x", "PATH": "x"}
+    with pytest.raises(errors.BuildpackError) as raised:
+        installer_variables([line], app_env)
+    assert raised.value.code == "env::unset-requirement-variable"
+    assert named in raised.value.detail
 
 
 LISTED = ("1111111111111111111111111111111111111111\trefs/heads/main\n"

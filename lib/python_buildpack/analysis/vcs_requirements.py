@@ -1,7 +1,8 @@
 """git requirements in the app's requirement files, read as pip reads them:
 `name @ git+https://host/org/repo.git@v1`, `git+ssh://git@host/org/repo.git@main#egg=name`,
 `-e git+...`. Pure parsing: which repository, which ref (branch, tag, commit
-or none), which project, and the `${VAR}` references pip expands.
+or none), which project, the `${VAR}` references pip expands and which of
+the app's variables the installer gets for them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from python_buildpack.reporting import errors
 
 _GIT_URL = re.compile(r"(?:^|[\s@])git\+(?P<url>[a-z][a-z0-9+.-]*://[^\s;]+)")
 _NAMED = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*@")
@@ -86,3 +89,22 @@ def referenced_variables(lines: Iterable[str]) -> list[str]:
 def expand(text: str, variables: Mapping[str, str]) -> str:
     """`${NAME}` replaced by its value, as pip does; unknown names stay as written."""
     return VARIABLE.sub(lambda found: variables.get(found.group("name"), found.group(0)), text)
+
+
+# Variables that configure the tools, or hold the build's own credentials: a
+# requirement file's `${NAME}` never gets them, whatever it names.
+_NEVER_EXPANDED = ("PIP_", "UV_", "PYTHON", "GIT_CONFIG", "GIT_SSH", "GIT_ASKPASS", "GIT_TERMINAL",
+                   "GIT_EXEC", "GIT_DIR", "GIT_WORK_TREE", "GIT_TRACE", "GIT_CURL", "GIT_HTTP", "SSH_",
+                   "LD_", "NETRC", "PATH", "HOME", "TMPDIR")
+
+
+def installer_variables(lines: Iterable[str], app_env: Mapping[str, str]) -> dict[str, str]:
+    """The app's variables that its requirement files name as `${NAME}`: pip and uv
+    expand them, even without exposeEnvironmentsOnBuild (they reach the installer
+    only). A name the app does not set, or one of the tools' own settings, is an error."""
+    names = referenced_variables(lines)
+    withheld = [name for name in names if name.startswith(_NEVER_EXPANDED)]
+    unset = [name for name in names if name not in app_env and name not in withheld]
+    if unset or withheld:
+        raise errors.requirement_variables_unset(unset, withheld)
+    return {name: app_env[name] for name in names}

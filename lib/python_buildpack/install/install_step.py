@@ -272,24 +272,6 @@ def exposed_to_install(plan: BuildPlan, referenced: Mapping[str, str]) -> dict[s
     return {k: v for k, v in plan.app_env.items() if k in pip_install.APP_PIP_SETTINGS or k in referenced}
 
 
-# Variables that configure the tools, or hold the build's own credentials: a
-# requirement file's `${NAME}` never gets them, whatever it names.
-_NEVER_EXPANDED = ("PIP_", "UV_", "PYTHON", "GIT_CONFIG", "GIT_SSH", "GIT_ASKPASS", "GIT_TERMINAL",
-                   "GIT_EXEC", "GIT_DIR", "GIT_WORK_TREE", "GIT_TRACE", "GIT_CURL", "GIT_HTTP", "SSH_",
-                   "LD_", "NETRC", "PATH", "HOME", "TMPDIR")
-
-
-def expanded_variables(plan: BuildPlan, lines: list[str]) -> dict[str, str]:
-    """The app's variables that its requirement files name as `${NAME}`: pip and uv
-    expand them, even without exposeEnvironmentsOnBuild (they reach the installer only)."""
-    names = vcs_requirements.referenced_variables(lines)
-    withheld = [name for name in names if name.startswith(_NEVER_EXPANDED)]
-    unset = [name for name in names if name not in plan.app_env and name not in withheld]
-    if unset or withheld:
-        raise errors.requirement_variables_unset(unset, withheld)
-    return {name: plan.app_env[name] for name in names}
-
-
 @dataclass(frozen=True)
 class GitSetup:
     """What the install step gives git, and the commits of the moving refs."""
@@ -339,7 +321,7 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
         projects = (*projects, local_projects.LocalProject(plan.app_dir.resolve(), editable=True))
     pip_env, command_env = build_environments(plan, use_cache, system)
     lines = list(requirement_files.content_lines(plan.app_dir))
-    variables = expanded_variables(plan, lines)
+    variables = vcs_requirements.installer_variables(lines, plan.app_env)
     git = prepare_git(plan, lines, variables, pip_env)
     inputs = install_inputs.gather(plan.app_dir, plan.config, python=plan.version.version,
                                    archive_sha256=plan.runtime_entry.sha256, tools=tools,
