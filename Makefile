@@ -7,7 +7,7 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration bench clean stress image-test-tools
+.PHONY: demo test lint unit integration bench clean stress image-test-tools package
 
 # The Debian packages bin/image's tests run for real (a registry, a base image
 # builder, a container engine): installed when missing (apt-get update once).
@@ -44,7 +44,13 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo.py
 
 clean:
-	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache dist
+
+# The buildpack as platforms install it: dist/leanengine-python-buildpack-<VERSION>.tgz with its
+# dependencies inside, for the python3 that runs this (PYTHON=python3.12 for another one).
+DIST ?= dist
+package:
+	$(PYTHON) scripts/package_buildpack.py $(DIST)
 
 bench: $(VENV)/.installed image-test-tools
 	$(VENV)/bin/python scripts/bench.py

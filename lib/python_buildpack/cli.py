@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,19 @@ def _existing_dir(path: str) -> Path:
     return directory.resolve()
 
 
+def _writable_dir(path: str) -> Path:
+    """The cache directory, made if need be: a platform gives one it may
+    write; by hand, a wrong one must not end in a traceback."""
+    directory = Path(path).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise errors.cache_dir_unwritable(path, error.strerror or str(error)) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise errors.cache_dir_unwritable(path, "this user may not write it")
+    return directory
+
+
 def detect(args: list[str]) -> int:
     if len(args) != 1:
         raise errors.usage("bin/detect", "bin/detect BUILD_DIR")
@@ -36,7 +50,7 @@ def compile_(args: list[str]) -> int:
     if len(args) not in (2, 3):
         raise errors.usage("bin/compile", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")
     build_dir = _existing_dir(args[0])
-    cache_dir = Path(args[1]).resolve()
+    cache_dir = _writable_dir(args[1])
     env_dir = Path(args[2]) if len(args) == 3 and Path(args[2]).is_dir() else None
     from python_buildpack.compile import compile_app
 

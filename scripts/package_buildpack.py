@@ -1,0 +1,131 @@
+"""`make package`: the buildpack as platforms install it, in one tarball.
+
+    python3 scripts/package_buildpack.py OUTPUT_DIR
+
+Writes OUTPUT_DIR/leanengine-python-buildpack-<VERSION>.tgz: bin/, lib/,
+requirements/, README.md and VERSION, plus the buildpack's own dependencies
+(requirements/buildpack.txt) installed with `pip install --target vendor/`
+for the interpreter running this script. A target directory is not a virtual
+environment: it names no absolute path, so the tarball works wherever it is
+unpacked, read-only, without PyPI. vendor/packaged-for records the
+interpreter tag (`cpython-311`) that bin/_bootstrap.sh then requires: PyYAML's
+C extension and the precompiled bytecode exist for that CPython minor only.
+
+Bytecode is checked-hash (PEP 552): platforms reset mtimes when they unpack or
+layer a buildpack (kpack: 1980-01-01), which makes timestamp bytecode stale,
+and a read-only directory could not take a fresh one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NAME = "leanengine-python-buildpack"
+CONTENTS = ("bin", "lib", "requirements", "README.md", "VERSION")
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# Files copied into slugs run on Python 2.7 too: they are not compiled here.
+NOT_COMPILED = r"/data/"
+MARKER = Path("vendor") / "packaged-for"
+SOURCE_DATE_EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))  # 1980-01-01
+
+
+def version() -> str:
+    return (REPO / "VERSION").read_text().strip()
+
+
+def isolated_pip_env() -> dict[str, str]:
+    """pip without the host's configuration or PIP_* variables (as bin/_bootstrap.sh)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONNOUSERSITE="1")
+    return env
+
+
+def run(*argv: str | Path) -> None:
+    print("+ " + " ".join(map(str, argv)), flush=True)
+    subprocess.run(list(map(str, argv)), check=True, env=isolated_pip_env())
+
+
+def copy_sources(root: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in CONTENTS:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=ignore)
+        else:
+            shutil.copy2(source, root / name)
+
+
+def vendor_dependencies(root: Path, scratch: Path) -> Path:
+    """The pinned dependencies in root/vendor, by a pip of this interpreter's
+    version (a scratch venv: a distribution's python3 may lack pip). Returns
+    the venv's python."""
+    venv = scratch / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    cert = ["--cert", str(SYSTEM_CA_BUNDLE)] if SYSTEM_CA_BUNDLE.is_file() else []
+    run(python, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary", ":all:",
+        "--target", root / "vendor", "--requirement", root / "requirements" / "buildpack.txt", *cert)
+    return python
+
+
+def compile_bytecode(python: Path, root: Path) -> None:
+    run(python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
+        "-x", NOT_COMPILED, root / "lib", root / "vendor")
+
+
+def write_marker(python: Path, root: Path) -> None:
+    facts = subprocess.run(
+        [str(python), "-c", "import sys, platform; print(sys.implementation.cache_tag);"
+         " print('%d.%d' % sys.version_info[:2]); print(platform.machine())"],
+        check=True, capture_output=True, text=True).stdout
+    (root / MARKER).write_text(facts)
+
+
+def normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owned by root, one mtime: the same inputs give the same tarball."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    info.mtime = SOURCE_DATE_EPOCH
+    return info
+
+
+def write_tarball(root: Path, target: Path) -> None:
+    # gzip's header carries no name and no time either.
+    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as packed, \
+            tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in sorted(root.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(root)), recursive=False, filter=normalised)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python3 scripts/package_buildpack.py OUTPUT_DIR", file=sys.stderr)
+        return 2
+    output_dir = Path(argv[0]).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"{NAME}-{version()}.tgz"
+    with tempfile.TemporaryDirectory(prefix="package-") as scratch:
+        root = Path(scratch) / "buildpack"
+        root.mkdir()
+        copy_sources(root)
+        python = vendor_dependencies(root, Path(scratch))
+        compile_bytecode(python, root)
+        write_marker(python, root)
+        made_for = (root / MARKER).read_text().split()[0]
+        partial = target.with_suffix(".partial")
+        write_tarball(root, partial)
+        partial.replace(target)
+    print(f"Wrote {target}: runs on {made_for} (the python3 that made it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
