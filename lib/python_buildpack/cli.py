@@ -36,6 +36,11 @@ def _writable_dir(path: str) -> Path:
 
 
 def detect(args: list[str]) -> int:
+    if not args and os.environ.get("CNB_BUILD_PLAN_PATH"):  # the CNB lifecycle's call
+        from python_buildpack.cnb import detect as cnb_detect
+
+        if cnb_detect.is_requested(args, os.environ):
+            return cnb_detect.detect(Path.cwd(), os.environ)
     if len(args) != 1:
         raise errors.usage("bin/detect", "bin/detect BUILD_DIR")
     from python_buildpack.analysis import app_source

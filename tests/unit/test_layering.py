@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "python_buildpack"
-STAGES = ("reporting", "support", "cache", "runtime", "system", "analysis", "install", "launch", "image")
+STAGES = ("reporting", "support", "cache", "runtime", "system", "analysis", "install", "launch", "image", "cnb")
 TOP_LEVEL = {"__init__.py", "cli.py", "compile.py"}
 PIPELINE = {"cli", "compile"}  # the top: nothing below imports it
 
