@@ -46,7 +46,7 @@ demo: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache dist
 
-# The buildpack as platforms install it: dist/leanengine-python-buildpack-<VERSION>.tgz with its
+# The buildpack as platforms install it: dist/leanengine-python-buildpack-<version>.tgz with its
 # dependencies inside, for the python3 that runs this (PYTHON=python3.12 for another one).
 DIST ?= dist
 package:

@@ -2,8 +2,9 @@
 
     python3 scripts/package_buildpack.py OUTPUT_DIR
 
-Writes OUTPUT_DIR/leanengine-python-buildpack-<VERSION>.tgz: bin/, lib/,
-requirements/, README.md and VERSION, plus the buildpack's own dependencies
+Writes OUTPUT_DIR/leanengine-python-buildpack-<version>.tgz (the version is
+BUILDPACK_VERSION of lib/python_buildpack/__init__.py, its one place): bin/,
+lib/, requirements/ and README.md, plus the buildpack's own dependencies
 (requirements/buildpack.txt) installed with `pip install --target vendor/`
 for the interpreter running this script. A target directory is not a virtual
 environment: it names no absolute path, so the tarball works wherever it is
@@ -29,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "leanengine-python-buildpack"
-CONTENTS = ("bin", "lib", "requirements", "README.md", "VERSION")
+CONTENTS = ("bin", "lib", "requirements", "README.md")
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # Files copied into slugs run on Python 2.7 too: they are not compiled here.
 NOT_COMPILED = r"/data/"
@@ -38,7 +39,10 @@ SOURCE_DATE_EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))  # 198
 
 
 def version() -> str:
-    return (REPO / "VERSION").read_text().strip()
+    sys.path.insert(0, str(REPO / "lib"))
+    from python_buildpack import BUILDPACK_VERSION  # noqa: PLC0415 -- constants only, from the tree
+
+    return BUILDPACK_VERSION
 
 
 def isolated_pip_env() -> dict[str, str]:

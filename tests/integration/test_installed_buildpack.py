@@ -32,13 +32,13 @@ from helpers import (
     stop_with_sigterm,
     wait_for_http,
 )
+from python_buildpack import BUILDPACK_VERSION
 
 pytestmark = pytest.mark.integration
 
 DISTRIBUTION_PYTHON = "/usr/bin/python3"  # what a build image has: no pyenv, no pip config of ours
 NOBODY = pwd.getpwnam("nobody")
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}", "--clear-groups", "--"]
-VERSION = (REPO / "VERSION").read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def tarball(workspace: Path) -> Path:
     completed = subprocess.run(["make", "-s", "package", f"PYTHON={DISTRIBUTION_PYTHON}", f"DIST={dist}"],
                                cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    target = dist / f"leanengine-python-buildpack-{VERSION}.tgz"
+    target = dist / f"leanengine-python-buildpack-{BUILDPACK_VERSION}.tgz"
     assert target.is_file(), sorted(dist.iterdir())
     return target
 
@@ -119,7 +119,7 @@ def test_the_tarball_carries_its_dependencies_relocatably(tarball: Path, package
         members = archive.getmembers()
     assert {(m.uid, m.gid) for m in members} == {(0, 0)}
     names = {m.name for m in members}
-    assert {"bin/detect", "bin/compile", "bin/release", "VERSION", "README.md",
+    assert {"bin/detect", "bin/compile", "bin/release", "README.md",
             "requirements/buildpack.txt", "vendor/packaged-for"} <= names
     # pip --target, not a virtual environment: nothing that names the path it was made at.
     assert not any(name.endswith("pyvenv.cfg") for name in names)
