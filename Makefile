@@ -7,7 +7,7 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration bench clean stress image-test-tools package
+.PHONY: demo test lint unit integration bench clean stress image-test-tools package cnb-package
 
 # The Debian packages bin/image's tests run for real (a registry, a base image
 # builder, a container engine): installed when missing (apt-get update once).
@@ -51,6 +51,11 @@ clean:
 DIST ?= dist
 package:
 	$(PYTHON) scripts/package_buildpack.py $(DIST)
+
+# The same, plus the Cloud Native Buildpack directory (buildpack.toml at its root) and its
+# package.toml, in $(DIST)/cnb/: what `pack build --buildpack` and `pack buildpack package` take.
+cnb-package:
+	$(PYTHON) scripts/package_buildpack.py $(DIST) --cnb
 
 bench: $(VENV)/.installed image-test-tools
 	$(VENV)/bin/python scripts/bench.py

@@ -199,7 +199,7 @@ bootstrap::run() {
 	[[ -f "$BP_PACKAGED_MARKER" ]] && bootstrap::run_packaged "$@"
 	bootstrap::ensure_tools || exit 1
 	# Only the build says where the tools are: detect must stay silent.
-	[[ -n "$BP_TOOLS_NOTE" && "${1:-}" == compile ]] && echo "$BP_TOOLS_NOTE" >&2
+	[[ -n "$BP_TOOLS_NOTE" && ( "${1:-}" == compile || "${1:-}" == cnb-build ) ]] && echo "$BP_TOOLS_NOTE" >&2
 	# -I: the user's PYTHON* variables must not reach the buildpack's own
 	# interpreter; lib/ is put on sys.path explicitly instead of PYTHONPATH so
 	# nothing leaks into the subprocesses the build starts. The bytecode of

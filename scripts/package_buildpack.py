@@ -93,6 +93,16 @@ def write_marker(python: Path, root: Path) -> None:
     (root / MARKER).write_text(facts)
 
 
+def write_descriptor(python: Path, root: Path) -> None:
+    """buildpack.toml: the packaged buildpack is a CNB too (rendered by the
+    packaged code itself, with its vendored TOML writer)."""
+    render = ("import sys; sys.path[0:0] = sys.argv[1:3];"
+              " from python_buildpack.cnb.descriptor import buildpack_toml; print(buildpack_toml(), end='')")
+    text = subprocess.run([str(python), "-I", "-c", render, str(root / "lib"), str(root / "vendor")],
+                          check=True, capture_output=True, text=True).stdout
+    (root / "buildpack.toml").write_text(text)
+
+
 def normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     """Owned by root, one mtime: the same inputs give the same tarball."""
     info.uid = info.gid = 0
@@ -109,9 +119,22 @@ def write_tarball(root: Path, target: Path) -> None:
             archive.add(path, arcname=str(path.relative_to(root)), recursive=False, filter=normalised)
 
 
+def write_cnb_directory(tarball: Path, target: Path) -> None:
+    """The buildpack as `pack buildpack package` and kpack take a directory: the
+    tarball's contents (buildpack.toml at the root) and a package.toml naming it."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with tarfile.open(tarball) as archive:
+        for member in archive.getmembers():  # our own tarball: no links out, no absolute names
+            archive.extract(member, target, **({"filter": "tar"} if sys.version_info >= (3, 12) else {}))
+    (target.parent / "package.toml").write_text(f'[buildpack]\nuri = "{target.name}"\n')
+
+
 def main(argv: list[str]) -> int:
+    cnb = "--cnb" in argv
+    argv = [arg for arg in argv if arg != "--cnb"]
     if len(argv) != 1:
-        print("usage: python3 scripts/package_buildpack.py OUTPUT_DIR", file=sys.stderr)
+        print("usage: python3 scripts/package_buildpack.py OUTPUT_DIR [--cnb]", file=sys.stderr)
         return 2
     output_dir = Path(argv[0]).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -123,11 +146,16 @@ def main(argv: list[str]) -> int:
         python = vendor_dependencies(root, Path(scratch))
         compile_bytecode(python, root)
         write_marker(python, root)
+        write_descriptor(python, root)
         made_for = (root / MARKER).read_text().split()[0]
         partial = target.with_suffix(".partial")
         write_tarball(root, partial)
         partial.replace(target)
     print(f"Wrote {target}: runs on {made_for} (the python3 that made it)")
+    if cnb:
+        directory = output_dir / "cnb" / target.name.removesuffix(".tgz")
+        write_cnb_directory(target, directory)
+        print(f"Wrote {directory} and {directory.parent / 'package.toml'} (pack buildpack package, kpack)")
     return 0
 
 

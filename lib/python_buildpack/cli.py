@@ -63,6 +63,15 @@ def compile_(args: list[str]) -> int:
     return 0
 
 
+def cnb_build(args: list[str]) -> int:
+    from python_buildpack.cnb import build as cnb
+
+    if args or not os.environ.get("CNB_LAYERS_DIR") or not os.environ.get("CNB_PLATFORM_DIR"):
+        raise errors.usage("bin/build", "bin/build, run by a CNB lifecycle (CNB_LAYERS_DIR and"
+                           " CNB_PLATFORM_DIR set, the app as the working directory)")
+    return cnb.build(Path.cwd(), os.environ)
+
+
 def release(args: list[str]) -> int:
     if len(args) != 1:
         raise errors.usage("bin/release", "bin/release BUILD_DIR")
@@ -107,6 +116,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "package-runtime": package,
     "report": report,
     "image": image,
+    "cnb-build": cnb_build,
 }
 
 

@@ -10,16 +10,17 @@ own temporary directories are private to root, which `nobody` cannot enter.
 from __future__ import annotations
 
 import os
-import pwd
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import cnb_lifecycle
 import pytest
+import tomllib
 from helpers import (
     REPO,
     Result,
@@ -33,31 +34,17 @@ from helpers import (
     wait_for_http,
 )
 from python_buildpack import BUILDPACK_VERSION
+from unprivileged import AS_NOBODY, NOBODY, owned_by_nobody, public_workspace
 
 pytestmark = pytest.mark.integration
 
 DISTRIBUTION_PYTHON = "/usr/bin/python3"  # what a build image has: no pyenv, no pip config of ours
-NOBODY = pwd.getpwnam("nobody")
-AS_NOBODY = ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}", "--clear-groups", "--"]
 
 
 @pytest.fixture(scope="module")
 def workspace() -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("running the buildpack as another user needs root (setpriv)")
-    directory = Path(tempfile.mkdtemp(prefix="installed-buildpack-", dir="/tmp"))
-    directory.chmod(0o755)
-    try:
+    with public_workspace("installed-buildpack-") as directory:
         yield directory
-    finally:
-        shutil.rmtree(directory)
-
-
-def owned_by_nobody(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    for entry in [path, *path.rglob("*")]:
-        os.lchown(entry, NOBODY.pw_uid, NOBODY.pw_gid)
-    return path
 
 
 def read_only(path: Path) -> Path:
@@ -132,6 +119,37 @@ def test_the_tarball_carries_its_dependencies_relocatably(tarball: Path, package
     cli_pyc = packaged / "lib" / "python_buildpack" / "__pycache__" / f"cli.{tag}.pyc"
     flags = int.from_bytes(cli_pyc.read_bytes()[4:8], "little")
     assert flags == 0b11, "checked hash-based bytecode (PEP 552)"
+    # It is a Cloud Native Buildpack too ("buildpack.toml (TOML)" of Buildpack API 0.10).
+    descriptor = tomllib.loads((packaged / "buildpack.toml").read_text())
+    assert descriptor["api"] == "0.10"
+    assert descriptor["buildpack"]["version"] == BUILDPACK_VERSION
+    assert re.fullmatch(r"[A-Za-z0-9./-]+", descriptor["buildpack"]["id"])
+    assert re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", BUILDPACK_VERSION)
+    assert descriptor["targets"][0]["os"] == "linux"
+    assert descriptor["targets"][0]["arch"] == "amd64"
+    assert {"name": "debian", "version": "12"} in descriptor["targets"][0]["distros"]
+
+
+def test_packaged_buildpack_builds_as_a_cnb_as_nobody(
+    runtime_mirror: RuntimeMirror, workspace: Path, packaged: Path,
+) -> None:
+    """The read-only packaged buildpack as kpack runs it (Buildpack API 0.10, as
+    tests/cnb_lifecycle.py drives it), as an unprivileged user."""
+    runtime_mirror.ensure("3.12.1")
+    home, app = nobody_app(workspace, "cnb", "flask-app")
+    layers = owned_by_nobody(workspace / "cnb-layers")
+    (workspace / "cnb-platform" / "env").mkdir(parents=True)
+    env = nobody_env(home, PYTHON_RUNTIME_MIRROR=runtime_mirror.url)
+    detected = cnb_lifecycle.detect(app, workspace / "cnb-platform", workspace, env, buildpack_dir=packaged)
+    assert (detected.returncode, detected.stderr) == (0, "")
+    assert detected.plan is not None
+    built = cnb_lifecycle.build(app, layers, workspace / "cnb-platform", workspace, env, detected.plan,
+                                buildpack_dir=packaged, as_user=AS_NOBODY)
+    assert built.returncode == 0, built.output
+    assert "Buildpack tools in" not in built.output
+    with cnb_lifecycle.launched(layers, "web", workspace / "cnb-web.log", home=home, as_user=AS_NOBODY) as app_:
+        assert wait_for_http(app_, "/") == (200, "Hello from Flask on Python 3.12\n")
+        stop_with_sigterm(app_)
 
 
 def test_packaged_buildpack_builds_and_serves_as_nobody_read_only_and_offline(

@@ -27,6 +27,7 @@ class BuildReport:
     python_version_reason: str | None = None
     installer: str | None = None
     dependencies: str | None = None  # the manifest installed from: requirements.txt, a lock, ...
+    install_key: str | None = None  # the digest of the install step's inputs (its cache key)
     system_dependencies: list[str] = field(default_factory=list)
     cache: dict[str, str] = field(default_factory=dict)  # what each cached part did
     smoke_check: str | None = None
