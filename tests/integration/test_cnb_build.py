@@ -166,3 +166,25 @@ def test_platform_variables_are_refused_and_redacted_as_env_dir(mirror: RuntimeM
     result = detect_and_build(other, tmp_path / "layers-refused", refused, tmp_path, mirror)
     assert_user_error(result, "env::refused-variable", "PYTHONHOME")
     assert not os.path.exists(tmp_path / "layers-refused" / "launch.toml")
+
+
+@pytest.mark.parametrize(("fixture", "version", "path", "body"), [
+    ("run-command-app", "3.12.1", "/", "run: command app"),        # leanengine.yaml run:
+    ("tornado-app", "3.12.1", "/", "Hello from Tornado"),         # the Tornado server from .lean
+    ("fastapi-app", "3.12.1", "/", "Hello from FastAPI"),         # ASGI: the worker class added
+    ("monorepo-app", "3.11.7", "/", "backend in backend on 3.11, build ran: True"),  # buildRoot, $HOME
+    ("leancloud-sdk-app", "3.11.7", "/__engine/1/ping", '{"version": "2.1.9", "runtime": "cpython-3.11.7"}'),  # the SDK's ping, under gevent
+])
+def test_the_classic_fixtures_build_as_cnbs_and_serve(mirror: RuntimeMirror, tmp_path: Path, fixture: str,
+                                                       version: str, path: str, body: str) -> None:
+    mirror.ensure(version)
+    app = copy_fixture(fixture, tmp_path)
+    layers = tmp_path / "layers"
+    built = detect_and_build(app, layers, platform(tmp_path / "platform"), tmp_path, mirror)
+    assert built.returncode == 0, built.output
+    assert f"-----> Python {version}" in built.output
+    with launched(layers, "web", tmp_path / "web.log", home=tmp_path) as running:
+        status, answer = wait_for_http(running, path)
+        assert status == 200, answer
+        assert answer.startswith(body), answer
+        stop_with_sigterm(running)
