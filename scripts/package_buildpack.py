@@ -103,6 +103,18 @@ def write_descriptor(python: Path, root: Path) -> None:
     (root / "buildpack.toml").write_text(text)
 
 
+def write_buildpackage(python: Path, directory: Path, oci: Path) -> str:
+    """The buildpackage image (lib/python_buildpack/cnb/buildpackage.py), by the
+    packaged code with its vendored packages."""
+    shutil.rmtree(oci, ignore_errors=True)
+    code = ("import sys; from pathlib import Path; sys.path[0:0] = sys.argv[1:3];"
+            " from python_buildpack.cnb.buildpackage import write_layout;"
+            " print(write_layout(Path(sys.argv[3]), Path(sys.argv[4])))")
+    argv = [str(python), "-I", "-c", code, str(directory / "lib"), str(directory / "vendor"),
+            str(directory), str(oci)]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
+
+
 def normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     """Owned by root, one mtime: the same inputs give the same tarball."""
     info.uid = info.gid = 0
@@ -151,11 +163,14 @@ def main(argv: list[str]) -> int:
         partial = target.with_suffix(".partial")
         write_tarball(root, partial)
         partial.replace(target)
-    print(f"Wrote {target}: runs on {made_for} (the python3 that made it)")
-    if cnb:
-        directory = output_dir / "cnb" / target.name.removesuffix(".tgz")
-        write_cnb_directory(target, directory)
-        print(f"Wrote {directory} and {directory.parent / 'package.toml'} (pack buildpack package, kpack)")
+        print(f"Wrote {target}: runs on {made_for} (the python3 that made it)")
+        if cnb:
+            directory = output_dir / "cnb" / target.name.removesuffix(".tgz")
+            write_cnb_directory(target, directory)
+            print(f"Wrote {directory} and {directory.parent / 'package.toml'} (pack build --buildpack)")
+            oci = output_dir / "cnb" / "oci"
+            digest = write_buildpackage(python, directory, oci)
+            print(f"Wrote the buildpackage {digest} to the OCI layout {oci} (tag: the version)")
     return 0
 
 

@@ -9,6 +9,8 @@ own temporary directories are private to root, which `nobody` cannot enter.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -80,10 +82,11 @@ def run_as_nobody(argv: list[str | Path], env: Mapping[str, str], network: bool 
 
 @pytest.fixture(scope="module")
 def tarball(workspace: Path) -> Path:
-    """`make package` for the distribution's python3, once for the module (about 10 s)."""
+    """`make cnb-package` (`make package`, plus the CNB directory and buildpackage)
+    for the distribution's python3, once for the module (about 12 s)."""
     dist = workspace / "dist"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "PIP_"))}
-    completed = subprocess.run(["make", "-s", "package", f"PYTHON={DISTRIBUTION_PYTHON}", f"DIST={dist}"],
+    completed = subprocess.run(["make", "-s", "cnb-package", f"PYTHON={DISTRIBUTION_PYTHON}", f"DIST={dist}"],
                                cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     target = dist / f"leanengine-python-buildpack-{BUILDPACK_VERSION}.tgz"
@@ -128,6 +131,39 @@ def test_the_tarball_carries_its_dependencies_relocatably(tarball: Path, package
     assert descriptor["targets"][0]["os"] == "linux"
     assert descriptor["targets"][0]["arch"] == "amd64"
     assert {"name": "debian", "version": "12"} in descriptor["targets"][0]["distros"]
+
+
+def test_the_buildpackage_layout_holds_the_packaged_buildpack(tarball: Path, packaged: Path) -> None:
+    """The OCI layout of `make cnb-package` (Distribution API, "Buildpackage"): one
+    layer with the buildpack at /cnb/buildpacks/<id>/<version>/, the labels pack
+    and the lifecycle read."""
+    oci = tarball.parent / "cnb" / "oci"
+    index = json.loads((oci / "index.json").read_text())
+    (entry,) = index["manifests"]
+    assert entry["annotations"]["org.opencontainers.image.ref.name"] == BUILDPACK_VERSION
+
+    def blob(digest: str) -> Path:
+        path = oci / "blobs" / "sha256" / digest.split(":", 1)[1]
+        assert "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        return path
+
+    manifest = json.loads(blob(entry["digest"]).read_text())
+    config = json.loads(blob(manifest["config"]["digest"]).read_text())
+    labels = config["config"]["Labels"]
+    metadata = json.loads(labels["io.buildpacks.buildpackage.metadata"])
+    assert (metadata["id"], metadata["version"]) == ("leancloud/python", BUILDPACK_VERSION)
+    layers = json.loads(labels["io.buildpacks.buildpack.layers"])
+    (layer,) = manifest["layers"]
+    assert layers["leancloud/python"][BUILDPACK_VERSION]["layerDiffID"] == config["rootfs"]["diff_ids"][0]
+    assert layers["leancloud/python"][BUILDPACK_VERSION]["api"] == "0.10"
+    root = f"cnb/buildpacks/leancloud_python/{BUILDPACK_VERSION}"
+    with tarfile.open(blob(layer["digest"])) as archive:
+        build = archive.getmember(f"{root}/bin/build")
+        assert (build.mode & 0o111, build.uid) == (0o111, 0)
+        extracted = archive.extractfile(f"{root}/buildpack.toml")
+        assert extracted is not None
+        assert extracted.read() == (packaged / "buildpack.toml").read_bytes()
+        assert f"{root}/vendor/packaged-for" in archive.getnames()
 
 
 def test_packaged_buildpack_builds_as_a_cnb_as_nobody(
