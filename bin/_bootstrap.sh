@@ -87,6 +87,16 @@ bootstrap::can_write() {
 	[[ ! -e "$dir" || -O "$dir" ]]
 }
 
+# A fallback place is used only when it and its parent (ours to create, in a
+# shared TMPDIR) belong to us when they exist: whoever owns them could swap
+# the tools that every build then runs.
+bootstrap::ours() {
+	local dir
+	for dir in "$1" "$(dirname "$1")"; do
+		[[ ! -e "$dir" || -O "$dir" ]] || return 1
+	done
+}
+
 # The writable places for the tools when the default one is not writable
 # (a read-only buildpack, as kpack and herokuish install it, run as non-root).
 bootstrap::fallback_dirs() {
@@ -109,7 +119,7 @@ bootstrap::choose_tools_dir() {
 	tried=("$default")
 	while read -r candidate; do
 		BP_TOOLS_DIR="$candidate"
-		if bootstrap::tools_ready "$stamp" || bootstrap::can_write "$candidate"; then
+		if bootstrap::ours "$candidate" && { bootstrap::tools_ready "$stamp" || bootstrap::can_write "$candidate"; }; then
 			BP_TOOLS_NOTE="       Buildpack tools in $candidate: $reason (BUILDPACK_TOOLS_DIR sets the place)"
 			return 0
 		fi
@@ -183,7 +193,7 @@ bootstrap::run_packaged() {
 	if [[ -z "${BUILDPACK_TOOLS_DIR:-}" ]] || ! bootstrap::can_write "$BUILDPACK_TOOLS_DIR"; then
 		stamp="$(bootstrap::stamp)"
 		while read -r candidate; do
-			if bootstrap::can_write "$candidate"; then
+			if bootstrap::ours "$candidate" && bootstrap::can_write "$candidate"; then
 				export BUILDPACK_TOOLS_DIR="$candidate"
 				break
 			fi

@@ -104,8 +104,17 @@ def test_flask_app_builds_serves_and_reuses_its_python_layer(mirror: RuntimeMirr
     assert (f"python: made afresh, since it was made by buildpack version 0.0.1; this is {BUILDPACK_VERSION}"
             in replaced.output)
     assert not marker.exists()
-    with launched(layers, "web", tmp_path / "web-third.log", home=tmp_path) as running:
-        assert wait_for_http(running, "/")[0] == 200
+
+    # So is one that holds another Python.
+    mirror.ensure("3.11.7")
+    restore_for_rebuild(layers)
+    fourth = copy_fixture("flask-app", tmp_path / "fourth")
+    (fourth / ".python-version").write_text("3.11\n")
+    moved = detect_and_build(fourth, layers, platform_dir, tmp_path, mirror)
+    assert moved.returncode == 0, moved.output
+    assert "python: made afresh, since it holds Python 3.12.1; this build uses Python 3.11.7" in moved.output
+    with launched(layers, "web", tmp_path / "web-fourth.log", home=tmp_path) as running:
+        assert wait_for_http(running, "/") == (200, "Hello from Flask on Python 3.11\n")
         stop_with_sigterm(running)
 
 

