@@ -139,6 +139,7 @@ def test_system_dependencies_and_procfile_processes_as_nobody(mirror: RuntimeMir
     system = layer(layers, "system")
     assert system["types"] == {"launch": True, "build": False, "cache": True}
     assert system["metadata"]["system_dependencies"] == ["imagemagick"]  # type: ignore[index]
+    assert len(system["metadata"]["system_key"]) == 32  # type: ignore[index]
     assert (layers / "system" / "usr" / "bin" / "convert").is_symlink()
     launch = tomllib.loads((layers / "launch.toml").read_text())
     assert [(p["type"], p["default"]) for p in launch["processes"]] == [("web", True), ("worker", False)]
@@ -149,6 +150,18 @@ def test_system_dependencies_and_procfile_processes_as_nobody(mirror: RuntimeMir
         assert status == 200, body
         assert "PNG 12x8" in body
         stop_with_sigterm(running)
+
+    # Rebuilt from the same source: both layers are reused as they are.
+    restore_for_rebuild(layers)
+    again = copy_fixture("system-deps-app", workspace / "again")
+    (again / "leanengine.yaml").write_text("systemDependencies: [imagemagick]\n")
+    (again / "Procfile").write_text("worker: python -c 'print(42)'\n")
+    owned_by_nobody(again)
+    rebuilt = detect_and_build(again, layers, platform_dir, workspace, mirror, as_user=AS_NOBODY)
+    assert rebuilt.returncode == 0, rebuilt.output
+    assert "python: reused unchanged from the previous build" in rebuilt.output
+    assert "system: reused unchanged from the previous build" in rebuilt.output
+    assert (layers / "system" / "env.launch" / "PATH.prepend").is_file()
 
 
 def test_platform_variables_are_refused_and_redacted_as_env_dir(mirror: RuntimeMirror, tmp_path: Path) -> None:

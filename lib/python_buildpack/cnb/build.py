@@ -51,8 +51,9 @@ def adopt_platform_settings(env_dir: Path | None, environ: MutableMapping[str, s
 
 def build(app_dir: Path, environ: Mapping[str, str]) -> int:
     layers_dir = Path(environ["CNB_LAYERS_DIR"])
-    previous = {name: (Layer(layers_dir, name).previous_metadata(), Layer(layers_dir, name).path.is_dir())
-                for name in ("python", "system")}
+    # Read before the build: what the lifecycle restored from the previous one.
+    previous = {layer.name: (layer.previous_metadata(), layer.path.is_dir())
+                for layer in (Layer(layers_dir, "python"), Layer(layers_dir, "system"))}
     cache = Layer(layers_dir, "cache")
     cache.path.mkdir(parents=True, exist_ok=True)
     # Only for the build: never in the image (launch = false).
@@ -105,8 +106,9 @@ def provide_system_layer(app_dir: Path, layers_dir: Path, report: dict[str, Any]
         layer.metadata_file.unlink(missing_ok=True)
         return
     hooks = system_registry.hooks_for(report["system_dependencies"], report["python_version"])
+    # system_key: the hooks, the apt sources and the image's packages (system_step).
     wanted = {"buildpack_version": BUILDPACK_VERSION, "python_version": report["python_version"],
-              "system_dependencies": list(report["system_dependencies"])}
+              "system_dependencies": list(report["system_dependencies"]), "system_key": report["system_key"]}
     if not place_layer(layer, tree, wanted, previous):
         environment = system_tree.describe(layer.path, hooks)
         launch_env.write_files(layer.path / "env.launch",
