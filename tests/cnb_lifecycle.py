@@ -1,9 +1,13 @@
-"""A stand-in for the CNB lifecycle's detect phase, written from the Buildpack
-API 0.10 specification (buildpacks/spec, tag buildpack/v0.10, buildpack.md).
+"""A stand-in for the CNB lifecycle, written from the Buildpack API 0.10
+specification (buildpacks/spec, tag buildpack/v0.10, buildpack.md): the detect
+and build phases, what the analyzer and restorer leave before a rebuild, and
+the launcher's environment and process.
 
 The lifecycle itself (a Go binary) cannot be installed on these machines, so
-the tests drive bin/detect the way the spec says the lifecycle does, and check
-what it writes against the spec's formats. Section names are the spec's.
+the tests drive bin/detect and bin/build the way the spec says the lifecycle
+does, and check what they write against the spec's formats. Quoted names are
+the spec's section titles. Not modelled: several buildpacks in a group, exec.d,
+slices, SBOMs, the export to an image.
 """
 
 from __future__ import annotations

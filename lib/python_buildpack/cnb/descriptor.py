@@ -19,11 +19,13 @@ from python_buildpack import BUILDPACK_VERSION
 
 API = "0.10"
 ID = "leancloud/python"
-# Where the runtimes of a mirror packed on Debian 12 (glibc 2.36, x86-64) run
-# and systemDependencies' apt finds the same package names. Ubuntu 22.04 is
-# left out: its glibc 2.35 is older than the one the runtimes were built with.
-DISTROS = ({"name": "debian", "version": "12"},
-           {"name": "ubuntu", "version": "24.04"})
+# Where the build is known to work: Debian 12 (the runtimes of a mirror packed
+# here need glibc 2.36; systemDependencies name Debian 12's packages; the
+# package's vendored code is for the python3 it was made with, Debian 12's
+# 3.11). Ubuntu 22.04 has an older glibc; Ubuntu 24.04 has python3.12 (a
+# package made with it) and a chromium that is only a snap stub: neither was
+# tried, so neither is claimed.
+DISTROS = ({"name": "debian", "version": "12"},)
 
 
 def descriptor(version: str = BUILDPACK_VERSION) -> dict[str, Any]:
