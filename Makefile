@@ -7,7 +7,7 @@ ISOLATED_PIP = env $$(env | grep -o '^PIP_[A-Za-z0-9_]*' | sed 's/^/-u /') \
 	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 \
 	$$( [ -r /etc/ssl/certs/ca-certificates.crt ] && echo PIP_CERT=/etc/ssl/certs/ca-certificates.crt )
 
-.PHONY: demo test lint unit integration bench clean stress image-test-tools
+.PHONY: demo test lint unit integration bench clean stress image-test-tools package cnb-package
 
 # The Debian packages the tests run for real (bin/image's: a registry, a base image
 # builder, a container engine; the private-dependency tests': an SSH server for
@@ -46,7 +46,18 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo.py
 
 clean:
-	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .tools.* .cache .pytest_cache .mypy_cache .ruff_cache dist
+
+# The buildpack as platforms install it: dist/leanengine-python-buildpack-<version>.tgz with its
+# dependencies inside, for the python3 that runs this (PYTHON=python3.12 for another one).
+DIST ?= dist
+package:
+	$(PYTHON) scripts/package_buildpack.py $(DIST)
+
+# The same, plus the Cloud Native Buildpack directory (buildpack.toml at its root) and its
+# package.toml, in $(DIST)/cnb/: what `pack build --buildpack` and `pack buildpack package` take.
+cnb-package:
+	$(PYTHON) scripts/package_buildpack.py $(DIST) --cnb
 
 bench: $(VENV)/.installed image-test-tools
 	$(VENV)/bin/python scripts/bench.py

@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,15 +206,16 @@ def wait_for_http(app: RunningApp, path: str, deadline_seconds: float = 30) -> t
 
 
 @contextlib.contextmanager
-def start_slug(slug: Path, command: str, log: Path, env: Mapping[str, str] | None = None
-               ) -> Iterator[RunningApp]:
-    """Start the web command the way the contract says; stop it with SIGTERM on exit."""
+def start_slug(slug: Path, command: str, log: Path, env: Mapping[str, str] | None = None,
+               as_user: Sequence[str] = ()) -> Iterator[RunningApp]:
+    """Start the web command the way the contract says; stop it with SIGTERM on exit.
+    `as_user`: a command prefix that changes the user (setpriv ...)."""
     port = free_port()
     process_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(slug),
                    "LEANCLOUD_APP_PORT": str(port), **LEANCLOUD_ENV, **(env or {})}
     script = 'for f in .profile.d/*.sh; do . "$f"; done; exec bash -c "$0"'
     with open(log, "wb") as sink:
-        process = subprocess.Popen(["bash", "-c", script, command], cwd=slug, env=process_env,
+        process = subprocess.Popen([*as_user, "bash", "-c", script, command], cwd=slug, env=process_env,
                                    stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     app = RunningApp(process, port, log)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,25 @@ def _existing_dir(path: str) -> Path:
     return directory.resolve()
 
 
+def _writable_dir(path: str) -> Path:
+    """The cache directory, made if need be: a platform gives one it may
+    write; by hand, a wrong one must not end in a traceback."""
+    directory = Path(path).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise errors.cache_dir_unwritable(path, error.strerror or str(error)) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise errors.cache_dir_unwritable(path, "this user may not write it")
+    return directory
+
+
 def detect(args: list[str]) -> int:
+    if not args and os.environ.get("CNB_BUILD_PLAN_PATH"):  # the CNB lifecycle's call
+        from python_buildpack.cnb import detect as cnb_detect
+
+        if cnb_detect.is_requested(args, os.environ):
+            return cnb_detect.detect(Path.cwd(), os.environ)
     if len(args) != 1:
         raise errors.usage("bin/detect", "bin/detect BUILD_DIR")
     from python_buildpack.analysis import app_source
@@ -36,12 +55,21 @@ def compile_(args: list[str]) -> int:
     if len(args) not in (2, 3):
         raise errors.usage("bin/compile", "bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]")
     build_dir = _existing_dir(args[0])
-    cache_dir = Path(args[1]).resolve()
+    cache_dir = _writable_dir(args[1])
     env_dir = Path(args[2]) if len(args) == 3 and Path(args[2]).is_dir() else None
     from python_buildpack.compile import compile_app
 
     compile_app(build_dir, cache_dir, env_dir)
     return 0
+
+
+def cnb_build(args: list[str]) -> int:
+    from python_buildpack.cnb import build as cnb
+
+    if args or not os.environ.get("CNB_LAYERS_DIR") or not os.environ.get("CNB_PLATFORM_DIR"):
+        raise errors.usage("bin/build", "bin/build, run by a CNB lifecycle (CNB_LAYERS_DIR and"
+                           " CNB_PLATFORM_DIR set, the app as the working directory)")
+    return cnb.build(Path.cwd(), os.environ)
 
 
 def release(args: list[str]) -> int:
@@ -88,6 +116,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "package-runtime": package,
     "report": report,
     "image": image,
+    "cnb-build": cnb_build,
 }
 
 

@@ -269,6 +269,7 @@ def build(build_dir: Path, cache_dir: Path, env_path: Path | None, report: build
                            install_step.build_environments(plan, use_cache, system)[1])
     setup = install_step.prepare(plan, use_cache, system)
     report.installer = setup.installer.name
+    report.install_key = setup.inputs.digest()
     report.dependencies = plan.manifest.describe()
     installed = install_step.provide_dependencies(plan, build_cache if use_cache else None, setup)
     git_access.remove_files()  # git's credentials: for the install step only

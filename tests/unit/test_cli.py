@@ -45,3 +45,13 @@ def test_release_refuses_after_a_failed_build_only(tmp_path: Path, capsys: pytes
     report.write_text(json.dumps({"outcome": "succeeded", "failure_code": None}))
     assert cli.main(["release", str(tmp_path)]) == 0
     assert "web: gunicorn" in capsys.readouterr().out
+
+
+def test_the_cache_dir_error_names_the_path_and_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "file").write_text("")
+    assert cli.main(["compile", str(tmp_path / "app"), str(tmp_path / "file" / "cache")]) == 1
+    stderr = capsys.readouterr().err
+    assert "[cli::cache-dir-unwritable]" in stderr
+    assert f'"{tmp_path}/file/cache": Not a directory' in stderr

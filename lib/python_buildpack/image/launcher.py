@@ -20,10 +20,10 @@ in the same environment.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 from python_buildpack.image.layers import IMAGE_DIR, LaunchFile
+from python_buildpack.support import buildpack_tools
 
 DEFAULT_PORT = 3000
 INIT = f"/app/{IMAGE_DIR}/dumb-init"
@@ -53,8 +53,8 @@ def launcher_script(web_command: str) -> str:
 
 
 def init_binary() -> Path | None:
-    """dumb-init beside the interpreter running the buildpack (its tools' venv)."""
-    candidate = Path(sys.executable).parent / "dumb-init"
+    """dumb-init from the buildpack's own tools (requirements/buildpack.txt)."""
+    candidate = buildpack_tools.program("dumb-init")
     return candidate if candidate.is_file() else None
 
 

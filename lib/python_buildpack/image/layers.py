@@ -53,14 +53,14 @@ def source_date_epoch(environ: dict[str, str] | os._Environ[str]) -> int:
     return int(value) if value.isdigit() else DEFAULT_EPOCH
 
 
-def _directory_info(name: str, epoch: int) -> tarfile.TarInfo:
+def _directory_info(name: str, epoch: int, owner: int = APP_UID) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type, info.mode = tarfile.DIRTYPE, 0o755
-    return _owned(info, epoch)
+    return _owned(info, epoch, owner)
 
 
-def _owned(info: tarfile.TarInfo, epoch: int) -> tarfile.TarInfo:
-    info.uid, info.gid, info.uname, info.gname, info.mtime = APP_UID, APP_GID, "", "", epoch
+def _owned(info: tarfile.TarInfo, epoch: int, owner: int = APP_UID) -> tarfile.TarInfo:
+    info.uid, info.gid, info.uname, info.gname, info.mtime = owner, owner, "", "", epoch
     return info
 
 
@@ -93,8 +93,9 @@ def _selected(path: str, layer: str) -> bool:
 
 
 class _LayerWriter:
-    def __init__(self, target: Path, epoch: int) -> None:
+    def __init__(self, target: Path, epoch: int, owner: int = APP_UID) -> None:
         self.epoch = epoch
+        self.owner = owner
         self.handle = open(target, "wb")  # noqa: SIM115 -- closed in close()
         self.compressed = HashingWriter(self.handle)
         self.gzip = gzip.GzipFile(
@@ -113,23 +114,23 @@ class _LayerWriter:
         self.files = 0
 
     def directory(self, name: str) -> None:
-        self.tar.addfile(_directory_info(name, self.epoch))
+        self.tar.addfile(_directory_info(name, self.epoch, self.owner))
 
     def file(self, name: str, data: bytes, executable: bool) -> None:
-        info = _owned(tarfile.TarInfo(name), self.epoch)
+        info = _owned(tarfile.TarInfo(name), self.epoch, self.owner)
         info.size, info.mode = len(data), 0o755 if executable else 0o644
         self.tar.addfile(info, io.BytesIO(data))
         self.files += 1
 
     def stream(self, name: str, path: Path, size: int, executable: bool) -> None:
-        info = _owned(tarfile.TarInfo(name), self.epoch)
+        info = _owned(tarfile.TarInfo(name), self.epoch, self.owner)
         info.size, info.mode = size, 0o755 if executable else 0o644
         with open(path, "rb") as handle:
             self.tar.addfile(info, handle)
         self.files += 1
 
     def symlink(self, name: str, target: str) -> None:
-        info = _owned(tarfile.TarInfo(name), self.epoch)
+        info = _owned(tarfile.TarInfo(name), self.epoch, self.owner)
         info.type, info.linkname, info.mode = tarfile.SYMTYPE, target, 0o777
         self.tar.addfile(info)
         self.files += 1
@@ -210,3 +211,39 @@ def write_launch_layer(files: list[LaunchFile], target: Path, epoch: int) -> Lay
     finally:
         compressed, uncompressed, size = writer.close()
     return Layer("launch", Blob(blobs.OCI_LAYER_GZIP, compressed, size, target), uncompressed, writer.files)
+
+
+def write_tree_layer(root: Path, prefix: str, target: Path, epoch: int, name: str) -> Layer:
+    """A directory tree as one layer under `prefix` (e.g. a buildpackage's
+    /cnb/buildpacks/<id>/<version>), by the same rules, owned by root: what an
+    image ships for its users to run, not to write."""
+    writer = _LayerWriter(target, epoch, owner=0)
+    try:
+        parts = prefix.split("/")
+        for index in range(1, len(parts) + 1):
+            writer.directory("/".join(parts[:index]))
+        for path in _walk_tree(root, ""):
+            _add_tree_entry(writer, root / path, f"{prefix}/{path}")
+    finally:
+        compressed, uncompressed, size = writer.close()
+    return Layer(name, Blob(blobs.OCI_LAYER_GZIP, compressed, size, target), uncompressed, writer.files)
+
+
+def _walk_tree(root: Path, relative: str) -> Iterator[str]:
+    with os.scandir(root / relative if relative else root) as entries:
+        found = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
+    for entry_name, is_directory in found:
+        path = f"{relative}/{entry_name}" if relative else entry_name
+        yield path
+        if is_directory:
+            yield from _walk_tree(root, path)
+
+
+def _add_tree_entry(writer: _LayerWriter, full: Path, name: str) -> None:
+    status = full.lstat()
+    if stat.S_ISLNK(status.st_mode):
+        writer.symlink(name, os.readlink(full))
+    elif stat.S_ISDIR(status.st_mode):
+        writer.directory(name)
+    elif stat.S_ISREG(status.st_mode):
+        writer.stream(name, full, status.st_size, bool(status.st_mode & 0o111))

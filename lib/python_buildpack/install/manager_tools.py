@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_buildpack.reporting import errors, output
-from python_buildpack.support import commands
+from python_buildpack.support import buildpack_tools, commands
 
 BUILDPACK_DIR = Path(__file__).resolve().parents[3]
 PINS_DIR = BUILDPACK_DIR / "requirements" / "managers"
@@ -31,7 +31,7 @@ SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 def uv_binary() -> str:
     """uv from the buildpack's own tools (requirements/buildpack.txt)."""
-    return str(Path(sys.executable).parent / "uv")
+    return str(buildpack_tools.program("uv"))
 
 
 def pinned_version(manager: str) -> str:
@@ -51,8 +51,8 @@ def display_name(manager: str) -> str:
 
 
 def tools_dir() -> Path:
-    """The buildpack's tools directory: the one holding the venv that runs this code."""
-    return Path(sys.executable).parent.parent.parent
+    """The buildpack's writable tools directory (see support/buildpack_tools.py)."""
+    return buildpack_tools.tools_dir()
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,26 @@ def ensure(manager: str) -> ManagerTool:
     tool = ManagerTool(manager, home)
     if Path(tool.python).exists():
         return tool
-    home.parent.mkdir(parents=True, exist_ok=True)
+    _make_writable_parent(manager, home.parent)
     with open(home.parent / f"{manager}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent builds: one installs, the others wait
         if not Path(tool.python).exists():
             _install(manager, pins, home)
     return tool
+
+
+def _make_writable_parent(manager: str, directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.access(directory, os.W_OK):
+            return
+    except OSError:
+        pass
+    raise errors.tool_missing(
+        display_name(manager),
+        f"it is installed on first use into {directory}, which cannot be written: "
+        "set BUILDPACK_TOOLS_DIR to a writable directory",
+    )
 
 
 def _stamp(pins: Path) -> str:

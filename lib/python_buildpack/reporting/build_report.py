@@ -27,7 +27,9 @@ class BuildReport:
     python_version_reason: str | None = None
     installer: str | None = None
     dependencies: str | None = None  # the manifest installed from: requirements.txt, a lock, ...
+    install_key: str | None = None  # the digest of the install step's inputs (its cache key)
     system_dependencies: list[str] = field(default_factory=list)
+    system_key: str | None = None  # the digest of what decides the system tree (its cache key)
     cache: dict[str, str] = field(default_factory=dict)  # what each cached part did
     smoke_check: str | None = None
     app: dict[str, Any] | None = None  # what `application` is: entry, kind, found, worker_class
@@ -51,6 +53,10 @@ def start() -> BuildReport:
 
 def record_cache(part: str, decision: str) -> None:
     _report.cache[part] = decision
+
+
+def record_system_key(key: str) -> None:
+    _report.system_key = key
 
 
 def _read(build_dir: Path) -> Any:

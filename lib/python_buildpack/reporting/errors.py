@@ -136,6 +136,15 @@ def build_dir_missing(path: str) -> BuildpackError:
     )
 
 
+def cache_dir_unwritable(path: str, reason: str) -> BuildpackError:
+    return BuildpackError(
+        "cli::cache-dir-unwritable",
+        "The cache directory cannot be written",
+        f"{visible(path)}: {reason}. The build keeps its layers and logs there, as the user it runs as.",
+        "Pass a directory this user may create or write as the second argument (CACHE_DIR).",
+    )
+
+
 def env_dir_unreadable(path: str, reason: str) -> BuildpackError:
     return BuildpackError(
         "env-dir::unreadable",

