@@ -39,11 +39,16 @@ class VcsRequirement:
         return urllib.parse.urlsplit(self.url).scheme == "ssh"
 
     @property
+    def host(self) -> str:
+        """The host (with its port) the messages name; the scheme for a local `file://` one."""
+        parts = urllib.parse.urlsplit(self.url)
+        return parts.netloc.rpartition("@")[2] or parts.scheme
+
+    @property
     def shown(self) -> str:
         """How the log and the cache key name it: the repository and ref, credentials left out."""
         parts = urllib.parse.urlsplit(self.url)
-        host = parts.netloc.rpartition("@")[2]
-        user = parts.netloc.rpartition("@")[0]
+        user, _, host = parts.netloc.rpartition("@")
         # `git@` of an SSH URL is the account every host uses, not a secret.
         netloc = f"{user}@{host}" if parts.scheme == "ssh" and user and ":" not in user \
             and not VARIABLE.search(user) else host

@@ -3,7 +3,6 @@ restored from the cache layer, updated in place, or installed afresh."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -298,7 +297,7 @@ class InstallSetup:
     installer: Installer
     command_env: Mapping[str, str]  # for the app's build commands
     projects: tuple[local_projects.LocalProject, ...]  # local projects the requirements install
-    install_command_env: Mapping[str, str] = dataclasses.field(default_factory=dict)  # install commands
+    install_command_env: Mapping[str, str]  # for the app's install commands: with git's credentials
 
 
 def build_environments(plan: BuildPlan, use_cache: bool, system: SystemDependencies
@@ -337,7 +336,7 @@ def prepare(plan: BuildPlan, use_cache: bool, system: SystemDependencies) -> Ins
 def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup: InstallSetup
                          ) -> python_runtime.InstalledRuntime:
     """The install step through its cache layer (None: BUILD_NO_CACHE)."""
-    inputs, installer, command_env = setup.inputs, setup.installer, setup.command_env
+    inputs, installer = setup.inputs, setup.installer
     restored = restore_dependencies(plan, build_cache, setup) if build_cache else Restored(None)
     installed = restored.installed
     if installed is not None and not restored.in_place:
@@ -346,7 +345,7 @@ def provide_dependencies(plan: BuildPlan, build_cache: BuildCache | None, setup:
     skip = (slug_layout.SLUG_DIR,)
     watched = watched_directories(plan, setup.projects)
     before = [file_snapshot.snapshot(directory, skip) for directory in watched]
-    run_install_step(plan, installed, installer, setup.install_command_env or command_env, restored)
+    run_install_step(plan, installed, installer, setup.install_command_env, restored)
     make_editables_movable(plan, installed)
     written = [path for directory, state in zip(watched, before)
                for path in file_snapshot.changed_files(state, directory, skip)]

@@ -22,7 +22,7 @@ from pathlib import Path
 from python_buildpack.reporting import errors, output
 from python_buildpack.support import buildpack_tools, commands
 
-BUILDPACK_DIR = Path(__file__).resolve().parents[3]
+BUILDPACK_DIR = buildpack_tools.BUILDPACK_DIR
 PINS_DIR = BUILDPACK_DIR / "requirements" / "managers"
 _DISPLAY = {"uv": "uv", "poetry": "Poetry", "pipenv": "Pipenv", "pylock": "uv"}
 _PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")

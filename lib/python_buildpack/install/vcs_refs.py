@@ -11,7 +11,6 @@ also tells every git failure before pip starts, with its host and cause.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Mapping, Sequence
 
 from python_buildpack.analysis.vcs_requirements import VcsRequirement, expand
@@ -58,7 +57,7 @@ def commit_of(requirement: VcsRequirement, url: str, env: Mapping[str, str]) -> 
     if commit is None:
         if _SHORT_COMMIT.fullmatch(wanted):
             return None
-        raise errors.git_ref_not_found(requirement.shown, wanted, host_of(requirement))
+        raise errors.git_ref_not_found(requirement.shown, wanted, requirement.host)
     return commit
 
 
@@ -73,14 +72,9 @@ def pick_commit(listed: str, ref: str) -> str | None:
     return next((found[name] for name in names if name in found), None)
 
 
-def host_of(requirement: VcsRequirement) -> str:
-    parts = urllib.parse.urlsplit(requirement.url)
-    return parts.netloc.rpartition("@")[2] or parts.scheme
-
-
 def git_failure(requirement: VcsRequirement, lines: Sequence[str]) -> errors.BuildpackError:
     said = "\n".join(lines)
     cause = next((name for name, pattern in _CAUSES if pattern.search(said)), "failed")
     git_lines = [line.strip() for line in lines if line.strip()][-4:]
-    return errors.git_failed(cause, requirement.shown, host_of(requirement), git_lines,
+    return errors.git_failed(cause, requirement.shown, requirement.host, git_lines,
                              ssh=requirement.uses_ssh)
